@@ -1,0 +1,112 @@
+"""The analysis engine: read, classify, break down by topic, summarise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medbrief.ingest import MAX_BYTES, Document, Format, read_article, read_file
+from medbrief.model import BOILERPLATE, TopicModel
+from medbrief.record import AnalysisRecord, ModelInfo, ParagraphRecord, SummarySentence
+from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS, Candidate, Unit, choose, key_sentences
+
+
+@dataclass(frozen=True)
+class Options:
+    """How long a summary may be."""
+
+    sentences: int = DEFAULT_SENTENCES
+    max_words: int = DEFAULT_WORDS
+
+
+@dataclass(frozen=True)
+class Article:
+    """A document read from somewhere, waiting to be analysed."""
+
+    document: Document
+    id: str | None = None
+    source: str | None = None
+
+
+class Analyzer:
+    """Turns articles into analysis records with one model, batching the classifier."""
+
+    def __init__(self, model: TopicModel, max_bytes: int = MAX_BYTES) -> None:
+        self.model = model
+        self.max_bytes = max_bytes
+        self._info = ModelInfo(version=model.version, labels=model.labels)
+
+    def read(
+        self, source: str | bytes, format: Format = "auto", id: str | None = None
+    ) -> Article:
+        return Article(read_article(source, format, name=id or "input", max_bytes=self.max_bytes), id)
+
+    def read_path(self, path: Path) -> Article:
+        return Article(read_file(path, max_bytes=self.max_bytes), path.stem, str(path))
+
+    def analyze(
+        self, source: str | bytes, format: Format = "auto", id: str | None = None,
+        options: Options = Options(),
+    ) -> AnalysisRecord:
+        """Analyse one article given as text or bytes."""
+        return self.analyze_many([self.read(source, format, id)], options)[0]
+
+    def analyze_many(
+        self, articles: Sequence[Article], options: Options = Options()
+    ) -> list[AnalysisRecord]:
+        """Analyse several articles with one pass of the classifier."""
+        texts = [[p.text for p in a.document.paragraphs] for a in articles]
+        probabilities = self.model.predict_proba(texts)
+        return [
+            self._record(article, probs, options)
+            for article, probs in zip(articles, probabilities, strict=True)
+        ]
+
+    def _record(self, article: Article, probs: np.ndarray, options: Options) -> AnalysisRecord:
+        labels = self.model.labels
+        paragraphs = []
+        for i, paragraph in enumerate(article.document.paragraphs):
+            scores = dict(zip(labels, (round(float(p), 4) for p in probs[i]), strict=True))
+            if paragraph.forced and BOILERPLATE in scores:
+                scores = {label: float(label == BOILERPLATE) for label in labels}
+            label = max(scores, key=scores.__getitem__)
+            paragraphs.append(
+                ParagraphRecord(
+                    index=i, text=paragraph.text, label=label, confidence=scores[label],
+                    scores=scores, forced=paragraph.forced,
+                )
+            )
+        units = [
+            Unit(p.index, p.text, p.label, p.confidence)
+            for p in paragraphs
+            if p.label != BOILERPLATE and p.forced is None
+        ]
+        summary = choose(units, options.sentences, options.max_words)
+        return AnalysisRecord(
+            id=article.id,
+            source=article.source,
+            format=article.document.format,
+            paragraphs=paragraphs,
+            topics=topic_shares(units),
+            summary=[_sentence(c) for c in summary],
+            key_sentences={label: _sentence(c) for label, c in key_sentences(units).items()},
+            model=self._info,
+        )
+
+
+def topic_shares(units: Sequence[Unit]) -> dict[str, float]:
+    """The share of content words under each content label (sums to 1; empty if no content)."""
+    words: dict[str, int] = {}
+    for unit in units:
+        words[unit.label] = words.get(unit.label, 0) + len(unit.text.split())
+    total = sum(words.values())
+    if total == 0:
+        return {}
+    return {label: count / total for label, count in sorted(words.items(), key=lambda kv: -kv[1])}
+
+
+def _sentence(c: Candidate) -> SummarySentence:
+    return SummarySentence(text=c.text, paragraph=c.paragraph, label=c.label)

@@ -1,0 +1,33 @@
+"""The exception hierarchy of medbrief.
+
+    MedbriefError
+    ├── InputError (ValueError)        an article that cannot be read
+    ├── LabelFileError (ValueError)    a labelled-data file with a bad line
+    └── ModelError (RuntimeError)      a model folder that is missing or unusable
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MedbriefError(Exception):
+    """Base class of every error medbrief raises on purpose."""
+
+
+class InputError(MedbriefError, ValueError):
+    """An article that is empty, too large, undecodable or otherwise unreadable."""
+
+
+class LabelFileError(MedbriefError, ValueError):
+    """A labelled-data file that fails validation; names the file and the line."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class ModelError(MedbriefError, RuntimeError):
+    """A model folder that is missing, corrupt or refuses to load."""

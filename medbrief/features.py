@@ -1,0 +1,140 @@
+"""Paragraph features: wording, the wording of neighbours, and layout cues."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One paragraph with its place in the article; samples of an article stay contiguous."""
+
+    text: str
+    index: int
+    count: int
+
+
+def samples(texts: Sequence[str]) -> list[Sample]:
+    """The samples of one article's paragraphs, in reading order."""
+    return [Sample(text, i, len(texts)) for i, text in enumerate(texts)]
+
+
+class ContextTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """TF-IDF of each paragraph beside the (down-weighted) TF-IDF of its neighbours."""
+
+    def __init__(
+        self,
+        context_weight: float = 0.5,
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int = 1,
+        max_features: int | None = 30000,
+    ) -> None:
+        self.context_weight = context_weight
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+
+    def fit(self, X: Sequence[Sample], y: Any = None) -> ContextTfidf:
+        self.vectorizer_ = TfidfVectorizer(
+            ngram_range=self.ngram_range,
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            strip_accents="unicode",
+            token_pattern=r"(?u)\b\w[\w'’-]*\b",
+        )
+        self.vectorizer_.fit([s.text for s in X])
+        return self
+
+    def transform(self, X: Sequence[Sample]) -> sp.csr_matrix:
+        own = self.vectorizer_.transform([s.text for s in X]).tocsr()
+        n = own.shape[0]
+        prev_rows = [i - 1 if s.index > 0 and i > 0 else -1 for i, s in enumerate(X)]
+        next_rows = [i + 1 if s.index < s.count - 1 and i + 1 < n else -1 for i, s in enumerate(X)]
+        prev = _pick_rows(own, prev_rows) * self.context_weight
+        after = _pick_rows(own, next_rows) * self.context_weight
+        return sp.hstack([own, prev, after], format="csr")
+
+
+def _pick_rows(matrix: sp.csr_matrix, rows: list[int]) -> sp.csr_matrix:
+    """Rows of ``matrix`` by index, with -1 giving an empty row."""
+    valid = np.array([r >= 0 for r in rows])
+    selector = sp.csr_matrix(
+        (np.ones(int(valid.sum())), (np.flatnonzero(valid), [r for r in rows if r >= 0])),
+        shape=(len(rows), matrix.shape[0]),
+    )
+    return (selector @ matrix).tocsr()
+
+
+_URL = re.compile(r"https?://|www\.|\.com\b|\.org\b|@\w")
+_TERMINAL = re.compile(r"[.!?]['\"”’)]*$")
+_DIGIT = re.compile(r"\d")
+_PUNCT = re.compile(r"[|•·/\\©®™*#>_=+]")
+_WORD = re.compile(r"\w+")
+
+LAYOUT_NAMES = (
+    "position", "from_end", "first", "last", "log_words", "log_chars", "sentence_end",
+    "upper_share", "digit_share", "symbol_share", "title_share", "url", "short",
+    "question", "colon", "prev_log_words", "next_log_words", "quote",
+)  # fmt: skip
+
+
+def layout_vector(sample: Sample, prev: str, after: str) -> list[float]:
+    """Layout cues of one paragraph: where it sits, how long it is, what it is made of."""
+    text = sample.text
+    words = _WORD.findall(text)
+    n_words = len(words)
+    letters = [c for c in text if c.isalpha()] or [""]
+    chars = max(len(text), 1)
+    last = max(sample.count - 1, 1)
+    return [
+        sample.index / last,
+        (sample.count - 1 - sample.index) / last,
+        float(sample.index == 0),
+        float(sample.index == sample.count - 1),
+        math.log1p(n_words),
+        math.log1p(len(text)),
+        float(bool(_TERMINAL.search(text))),
+        sum(c.isupper() for c in letters) / len(letters),
+        len(_DIGIT.findall(text)) / chars,
+        len(_PUNCT.findall(text)) / chars,
+        sum(w[:1].isupper() for w in words) / max(n_words, 1),
+        float(bool(_URL.search(text))),
+        float(n_words <= 4),
+        float(text.rstrip().endswith("?")),
+        float(":" in text[:40]),
+        math.log1p(len(_WORD.findall(prev))),
+        math.log1p(len(_WORD.findall(after))),
+        float(any(q in text for q in "\"“”")),
+    ]
+
+
+class LayoutFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """Scaled layout cues of each paragraph (position, length, punctuation, neighbours)."""
+
+    def fit(self, X: Sequence[Sample], y: Any = None) -> LayoutFeatures:
+        raw = self._raw(X)
+        self.mean_ = raw.mean(axis=0)
+        self.scale_ = raw.std(axis=0) + 1e-6
+        return self
+
+    def transform(self, X: Sequence[Sample]) -> sp.csr_matrix:
+        return sp.csr_matrix((self._raw(X) - self.mean_) / self.scale_)
+
+    @staticmethod
+    def _raw(X: Sequence[Sample]) -> np.ndarray:
+        rows = []
+        for i, sample in enumerate(X):
+            prev = X[i - 1].text if sample.index > 0 and i > 0 else ""
+            after = X[i + 1].text if sample.index < sample.count - 1 and i + 1 < len(X) else ""
+            rows.append(layout_vector(sample, prev, after))
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(LAYOUT_NAMES))

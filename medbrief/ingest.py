@@ -1,0 +1,221 @@
+"""Reading an article (plain text, Markdown or HTML) into paragraphs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from medbrief.errors import InputError
+
+Format = Literal["auto", "text", "markdown", "html"]
+FORMATS: tuple[Format, ...] = ("auto", "text", "markdown", "html")
+SUFFIX_FORMATS: dict[str, Format] = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
+MAX_BYTES = 5_000_000
+
+_WS = re.compile(r"\s+")
+_BULLET = re.compile(r"^\s*(?:[•·▪◦‣●*+\-–]|\d{1,3}[.)])\s+(?=\S)")
+_LINK_FRAGMENT = re.compile(
+    r"^((?:Read more|Read also|Also read|See also|Related|Recommended|More)\s*:\s*"
+    r"[^.!?\n]{1,80}?\s[^.!?\n]{1,80}?[a-z0-9)’'\"”])(?=[A-Z](?:[a-z’']|[A-Z]{1,5}\b))"
+)
+_MD_SIGNS = re.compile(
+    r"^(?:#{1,6}\s|>\s|```)|\[[^\]\n]+\]\([^)\s]+\)|\*\*[^*\n]+\*\*|^\s*[-*+]\s.*\n\s*[-*+]\s",
+    re.MULTILINE,
+)
+_HTML_SIGNS = re.compile(
+    r"<(?:!doctype|html|body|head|p|div|article|h[1-6]|li|ul|span|a\s|br)\b", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph as read; ``forced`` names why it is boilerplate whatever the model says."""
+
+    text: str
+    forced: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """An article read into paragraphs, with the format it was read as."""
+
+    paragraphs: tuple[Paragraph, ...]
+    format: Format
+
+
+def collapse(text: str) -> str:
+    """Collapse every run of white space to one space and strip the ends."""
+    return _WS.sub(" ", text).strip()
+
+
+def decode(data: bytes, name: str = "input") -> str:
+    """Decode bytes as UTF-8 (or BOM-marked UTF-16); anything else is an InputError."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: invalid UTF-16 at byte {exc.start}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from exc
+    if "\x00" in text:
+        raise InputError(f"{name}: looks like binary data (contains NUL characters)")
+    return text
+
+
+def detect_format(text: str) -> Format:
+    """Guess whether a text is HTML, Markdown or plain text."""
+    head = text[:20_000]
+    if len(_HTML_SIGNS.findall(head)) >= 2:
+        return "html"
+    if len(_MD_SIGNS.findall(head)) >= 2:
+        return "markdown"
+    return "text"
+
+
+def format_for_path(path: Path) -> Format:
+    """The format a file's suffix implies (``auto`` when it implies none)."""
+    return SUFFIX_FORMATS.get(path.suffix.lower(), "auto")
+
+
+def read_article(
+    source: str | bytes,
+    format: Format = "auto",
+    name: str = "input",
+    max_bytes: int = MAX_BYTES,
+) -> Document:
+    """Read an article into paragraphs; raises InputError for empty, huge or bad input."""
+    size = len(source) if isinstance(source, bytes) else len(source.encode("utf-8"))
+    if size > max_bytes:
+        raise InputError(f"{name}: article too large ({size} bytes; the limit is {max_bytes})")
+    text = decode(source, name) if isinstance(source, bytes) else source
+    if not text.strip():
+        raise InputError(f"{name}: empty article")
+    if format not in FORMATS:
+        raise InputError(f"{name}: unknown format {format!r} (use one of {', '.join(FORMATS)})")
+    fmt = detect_format(text) if format == "auto" else format
+    if fmt == "html":
+        from medbrief.html import html_paragraphs
+
+        paragraphs = html_paragraphs(text)
+    elif fmt == "markdown":
+        paragraphs = [Paragraph(t) for t in markdown_paragraphs(text)]
+    else:
+        paragraphs = [Paragraph(t) for t in text_paragraphs(text)]
+    paragraphs = split_link_fragments(paragraphs)
+    if not paragraphs:
+        raise InputError(f"{name}: no readable text")
+    return Document(tuple(paragraphs), fmt)
+
+
+def read_file(path: Path, format: Format | None = None, max_bytes: int = MAX_BYTES) -> Document:
+    """Read an article file; the format follows the suffix unless one is given."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{path}: article too large ({size} bytes; the limit is {max_bytes})")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    return read_article(data, format or format_for_path(path), name=str(path), max_bytes=max_bytes)
+
+
+def split_link_fragments(paragraphs: list[Paragraph]) -> list[Paragraph]:
+    """Split a scraped "Read more: Title" glued onto the next text into its own paragraph."""
+    out: list[Paragraph] = []
+    for paragraph in paragraphs:
+        match = _LINK_FRAGMENT.match(paragraph.text)
+        if match and paragraph.forced is None:
+            out.append(Paragraph(match.group(1).strip(), forced="link_fragment"))
+            out.append(Paragraph(paragraph.text[match.end() :].strip()))
+        else:
+            out.append(paragraph)
+    return out
+
+
+def _strip_bullet(line: str) -> tuple[str, bool]:
+    match = _BULLET.match(line)
+    return (line[match.end() :], True) if match else (line, False)
+
+
+def text_paragraphs(text: str) -> list[str]:
+    """Split plain text into paragraphs: blank lines, one per line, or hard-wrapped lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = [block.split("\n") for block in re.split(r"\n[ \t\f\v\u00a0]*\n", text)]
+    blocks = [[line.rstrip() for line in block if line.strip()] for block in blocks]
+    width = _wrap_width([line for block in blocks for line in block])
+    paragraphs: list[str] = []
+    for block in blocks:
+        current: list[str] = []
+        for i, raw in enumerate(block):
+            line, bullet = _strip_bullet(raw)
+            if current and (bullet or not _continues(block[i - 1], raw, width)):
+                paragraphs.append(collapse(" ".join(current)))
+                current = []
+            current.append(line)
+        if current:
+            paragraphs.append(collapse(" ".join(current)))
+    return [p for p in paragraphs if p]
+
+
+def _continues(previous: str, line: str, width: int) -> bool:
+    """Whether ``line`` continues ``previous`` in text hard-wrapped at ``width`` columns."""
+    if width == 0:
+        return False
+    first_word = line.split(None, 1)[0]
+    return len(previous) + 1 + len(first_word) > width
+
+
+def _wrap_width(lines: list[str]) -> int:
+    """The column a text is hard-wrapped at, or 0 when it is not hard-wrapped."""
+    if len(lines) < 4:
+        return 0
+    short = [len(line) for line in lines if len(line) <= 100]
+    if len(short) < 0.9 * len(lines):
+        return 0
+    width = max(short)
+    if width < 40:
+        return 0
+    full = sum(1 for n in short if n >= width - 15)
+    return width if full >= 0.4 * len(short) else 0
+
+
+_MARKDOWN = MarkdownIt("commonmark")
+_MD_BLOCKS = {"paragraph_open", "heading_open"}
+
+
+def markdown_paragraphs(text: str) -> list[str]:
+    """Every heading, paragraph and list item of a Markdown text, with syntax removed."""
+    tokens = _MARKDOWN.parse(text)
+    paragraphs: list[str] = []
+    for i, token in enumerate(tokens):
+        if token.type == "inline" and i > 0 and tokens[i - 1].type in _MD_BLOCKS:
+            paragraphs.append(collapse(_inline_text(token.children or [])))
+        elif token.type in ("fence", "code_block"):
+            paragraphs.append(collapse(token.content))
+    return [p for p in paragraphs if p]
+
+
+def _inline_text(children: list[Token]) -> str:
+    parts: list[str] = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts)

@@ -1,0 +1,128 @@
+"""A saved topic model: a folder of versions, each a skops file plus its card."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+from medbrief.card import ModelCard
+from medbrief.errors import ModelError
+from medbrief.features import samples
+
+BOILERPLATE = "boilerplate"
+MODEL_FILE = "model.skops"
+CARD_FILE = "card.json"
+POINTER = "CURRENT"
+KEEP_VERSIONS = 3
+
+# The only types a model file may contain beyond skops' defaults: loading refuses the rest.
+TRUSTED_TYPES = (
+    "medbrief.features.ContextTfidf",
+    "medbrief.features.LayoutFeatures",
+    "medbrief.encoder.SentenceEncoder",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "builtins.slice",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.dtype",
+    "numpy.ndarray",
+)
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    """A fitted paragraph classifier and its card."""
+
+    pipeline: Pipeline
+    card: ModelCard
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.card.labels)
+
+    @property
+    def version(self) -> str:
+        return self.card.version
+
+    def predict_proba(self, articles: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Label probabilities for every paragraph of every article, one array per article."""
+        batch = [s for texts in articles for s in samples(texts)]
+        if not batch:
+            return [np.zeros((0, len(self.labels))) for _ in articles]
+        probs = self.pipeline.predict_proba(batch)
+        order = [list(self.pipeline.classes_).index(label) for label in self.labels]
+        probs = probs[:, order]
+        out, start = [], 0
+        for texts in articles:
+            out.append(probs[start : start + len(texts)])
+            start += len(texts)
+        return out
+
+
+def save_model(model: TopicModel, root: Path) -> Path:
+    """Write a model as a new version folder under ``root`` and point CURRENT at it atomically."""
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    try:
+        sio.dump(model.pipeline, staging / MODEL_FILE)
+        (staging / CARD_FILE).write_text(model.card.model_dump_json(indent=2) + "\n")
+        final = root / model.version
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    pointer = root / f".{POINTER}.tmp"
+    pointer.write_text(model.version + "\n")
+    os.replace(pointer, root / POINTER)
+    _prune(root, keep=model.version)
+    return final
+
+
+def _prune(root: Path, keep: str) -> None:
+    versions = sorted(
+        (p for p in root.iterdir() if (p / CARD_FILE).is_file() and p.name != keep),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in versions[: max(len(versions) - (KEEP_VERSIONS - 1), 0)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def current_version(root: Path) -> str | None:
+    """The version CURRENT points at, or None when there is no model."""
+    try:
+        return (root / POINTER).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def load_model(root: Path) -> TopicModel:
+    """Load the current model of a model folder; refuses any type not explicitly trusted."""
+    version = current_version(root)
+    if version is None:
+        raise ModelError(f"{root}: no model here (train one with `medbrief train`)")
+    folder = root / version
+    try:
+        card = ModelCard.model_validate_json((folder / CARD_FILE).read_text())
+        untrusted = sio.get_untrusted_types(file=folder / MODEL_FILE)
+        unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+        if unknown:
+            raise ModelError(f"{folder}: refusing to load untrusted types {unknown}")
+        pipeline = sio.load(folder / MODEL_FILE, trusted=untrusted)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{folder}: cannot load model ({exc})") from exc
+    if not isinstance(pipeline, Pipeline):
+        raise ModelError(f"{folder}: {MODEL_FILE} does not hold a scikit-learn pipeline")
+    return TopicModel(pipeline, card)

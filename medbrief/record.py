@@ -1,0 +1,58 @@
+"""The analysis record: one per article, the same from the command line and over HTTP."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ParagraphRecord(BaseModel):
+    """One paragraph as read, with its label, confidence and every label's score."""
+
+    index: int
+    text: str
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    forced: str | None = Field(
+        default=None, description="why the paragraph is boilerplate whatever the model says"
+    )
+
+
+class SummarySentence(BaseModel):
+    """A sentence copied verbatim from a paragraph."""
+
+    text: str
+    paragraph: int
+    label: str
+
+
+class ModelInfo(BaseModel):
+    """Which model produced a record."""
+
+    version: str
+    labels: list[str] = Field(default_factory=list)
+
+
+class AnalysisRecord(BaseModel):
+    """Everything medbrief says about one article."""
+
+    id: str | None
+    source: str | None
+    format: str | None = None
+    paragraphs: list[ParagraphRecord]
+    topics: dict[str, float] = Field(
+        description="share of non-boilerplate words under each content label; sums to 1"
+    )
+    summary: list[SummarySentence]
+    key_sentences: dict[str, SummarySentence] = Field(
+        default_factory=dict, description="the best sentence of each content label"
+    )
+    model: ModelInfo
+
+
+class ErrorRecord(BaseModel):
+    """What batch tagging writes for an article it could not read."""
+
+    id: str | None
+    source: str | None
+    error: str

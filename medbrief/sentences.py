@@ -1,0 +1,50 @@
+"""Splitting a paragraph into sentences, each a verbatim slice of the paragraph."""
+
+from __future__ import annotations
+
+import re
+
+import blingfire
+
+# Unit abbreviations that blingfire keeps as non-final even when a sentence ends on them.
+_UNIT_END = re.compile(r"\b(?:mg|kg|ml|mL|mm|cm|km|g|lb|lbs|oz|mmol|mcg|µg)\.\s+(?=[A-Z][a-z])")
+# Abbreviations after which blingfire sometimes breaks although the sentence goes on.
+_NO_BREAK = re.compile(
+    r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|Sr|Jr|St|vs|No|approx|e\.g|i\.e|Fig|al|Inc|Ltd|Co|Jan|Feb|Mar|"
+    r"Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.|\b[A-Z]\.)$"
+)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text``, in order, covering its words."""
+    if not text.strip():
+        return []
+    _, offsets = blingfire.text_to_sentences_and_offsets(text)
+    spans = _rejoin([(int(s), int(e)) for s, e in offsets], text)
+    return [piece for span in spans for piece in _split_units(span, text)]
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` as strings."""
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def _rejoin(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and _NO_BREAK.search(text[out[-1][0] : out[-1][1]]):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _split_units(span: tuple[int, int], text: str) -> list[tuple[int, int]]:
+    start, end = span
+    pieces: list[tuple[int, int]] = []
+    for match in _UNIT_END.finditer(text, start, end):
+        cut = match.start() + match.group().index(".") + 1
+        pieces.append((start, cut))
+        start = match.end()
+    pieces.append((start, end))
+    return pieces

@@ -1,0 +1,1 @@
+"""Training medbrief's paragraph classifier from labelled articles."""

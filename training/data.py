@@ -1,0 +1,132 @@
+"""Labelled articles: loading, validating, and the digest of a training set."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from medbrief.errors import InputError, LabelFileError
+from medbrief.ingest import SUFFIX_FORMATS, read_file
+
+LABEL_SUFFIX = ".labels.jsonl"
+REFERENCE_SUFFIX = ".reference.json"
+
+
+@dataclass(frozen=True)
+class LabelledArticle:
+    """One article's paragraphs and their labels, in reading order."""
+
+    name: str
+    labels_path: Path
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+    raw_path: Path | None
+
+
+def load_labels(path: Path) -> tuple[list[str], list[str]]:
+    """Parse one JSON Lines label file; a bad line raises LabelFileError naming it."""
+    texts: list[str] = []
+    labels: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabelFileError(path, None, f"cannot read ({exc})") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabelFileError(path, number, f"not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise LabelFileError(path, number, "expected a JSON object with text and label")
+        for key in ("text", "label"):
+            value = record.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise LabelFileError(path, number, f"field {key!r} must be a non-empty string")
+        texts.append(record["text"])
+        labels.append(record["label"].strip())
+    if not texts:
+        raise LabelFileError(path, None, "no labelled paragraphs")
+    return texts, labels
+
+
+def raw_article_for(labels_path: Path) -> Path | None:
+    """The raw article beside a label file (same name, a readable suffix), if any."""
+    stem = labels_path.name[: -len(LABEL_SUFFIX)]
+    for suffix in SUFFIX_FORMATS:
+        candidate = labels_path.with_name(stem + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def check_alignment(labels_path: Path, texts: list[str], raw: Path) -> None:
+    """Raise LabelFileError unless reading ``raw`` gives exactly the labelled paragraphs."""
+    try:
+        read = [p.text for p in read_file(raw).paragraphs]
+    except InputError as exc:
+        raise LabelFileError(raw, None, str(exc)) from exc
+    for number, (expected, got) in enumerate(zip(texts, read, strict=False), start=1):
+        if expected.split() != got.split():
+            raise LabelFileError(
+                labels_path, number, f"text differs from paragraph {number} of {raw.name}: "
+                f"labelled {expected[:60]!r}, read {got[:60]!r}"
+            )
+    if len(texts) != len(read):
+        raise LabelFileError(
+            labels_path, None, f"{len(texts)} labelled paragraphs but {raw.name} reads as {len(read)}"
+        )
+
+
+def load_dir(directory: Path, check_raw: bool = True) -> list[LabelledArticle]:
+    """Every labelled article directly in ``directory`` (sorted by name), validated."""
+    if not directory.is_dir():
+        raise LabelFileError(directory, None, "not a folder")
+    articles = []
+    for path in sorted(directory.glob("*" + LABEL_SUFFIX)):
+        texts, labels = load_labels(path)
+        raw = raw_article_for(path)
+        if raw is not None and check_raw:
+            check_alignment(path, texts, raw)
+        name = path.name[: -len(LABEL_SUFFIX)]
+        articles.append(LabelledArticle(name, path, tuple(texts), tuple(labels), raw))
+    if not articles:
+        raise LabelFileError(directory, None, f"no *{LABEL_SUFFIX} files")
+    return articles
+
+
+def label_set(articles: Iterable[LabelledArticle]) -> list[str]:
+    """The labels found in the data, sorted."""
+    return sorted({label for article in articles for label in article.labels})
+
+
+def label_counts(articles: Iterable[LabelledArticle]) -> dict[str, int]:
+    counts = Counter(label for article in articles for label in article.labels)
+    return dict(sorted(counts.items()))
+
+
+def digest(articles: Iterable[LabelledArticle]) -> str:
+    """A sha256 over every article name, text and label, in order."""
+    h = hashlib.sha256()
+    for article in articles:
+        h.update(article.name.encode())
+        for text, label in zip(article.texts, article.labels, strict=True):
+            h.update(b"\x00" + text.encode() + b"\x01" + label.encode())
+    return h.hexdigest()
+
+
+def load_references(path: Path) -> list[str]:
+    """The reference summary sentences of a held-out article."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LabelFileError(path, None, f"cannot read reference summary ({exc})") from exc
+    sentences = data.get("sentences") if isinstance(data, dict) else None
+    if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
+        raise LabelFileError(path, None, "expected {\"sentences\": [\"...\", ...]}")
+    return sentences
