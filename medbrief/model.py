@@ -32,6 +32,8 @@ TRUSTED_TYPES = (
     "sklearn.pipeline.FeatureUnion",
     "sklearn.pipeline.Pipeline",
     "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.multiclass.OneVsRestClassifier",
+    "sklearn.preprocessing._label.LabelBinarizer",
     "builtins.slice",
     "numpy.float64",
     "numpy.int64",

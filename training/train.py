@@ -46,7 +46,9 @@ def fit(articles: Sequence[LabelledArticle], options: TrainingOptions) -> Pipeli
 def cross_validate(articles: Sequence[LabelledArticle], options: TrainingOptions) -> list[str]:
     """Leave-one-article-out predictions for every paragraph, in order."""
     X, y, groups = training_matrix(articles)
-    predicted = cross_val_predict(build_pipeline(options), X, y, groups=groups, cv=LeaveOneGroupOut())
+    predicted = cross_val_predict(
+        build_pipeline(options), X, y, groups=groups, cv=LeaveOneGroupOut(), n_jobs=-1
+    )
     return [str(label) for label in predicted]
 
 

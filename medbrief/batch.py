@@ -1,0 +1,146 @@
+"""Batch tagging: many articles in, one record per article out, streamed in order."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Literal
+
+from medbrief.engine import Analyzer, Article, Options
+from medbrief.errors import InputError
+from medbrief.ingest import SUFFIX_FORMATS
+from medbrief.model import load_model
+from medbrief.record import AnalysisRecord, ErrorRecord
+
+OutputFormat = Literal["jsonl", "csv"]
+CSV_FIELDS = ("id", "source", "paragraph", "label", "confidence", "in_summary", "text", "error")
+CHUNK = 16
+
+
+def find_articles(paths: Iterable[Path]) -> list[Path]:
+    """Article files under the given files and folders (recursively), sorted, no repeats."""
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found.update(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIX_FORMATS
+            )
+        else:
+            found.add(path)
+    return sorted(found)
+
+
+def done_sources(output: Path, fmt: OutputFormat) -> set[str]:
+    """Sources already written to an output file; a half-written last line is cut off."""
+    if not output.exists():
+        return set()
+    data = output.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with output.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+        data = data[: data.rfind(b"\n") + 1]
+    text = data.decode("utf-8", errors="replace")
+    if fmt == "csv":
+        return {row["source"] for row in csv.DictReader(io.StringIO(text)) if row.get("source")}
+    sources = set()
+    for line in text.splitlines():
+        try:
+            source = json.loads(line).get("source")
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(source, str):
+            sources.add(source)
+    return sources
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs to analyse a chunk of paths."""
+
+    model_dir: str
+    options: Options
+
+
+_analyzer: Analyzer | None = None
+
+
+def _init_worker(model_dir: str) -> None:
+    global _analyzer
+    _analyzer = Analyzer(load_model(Path(model_dir)))
+
+
+def analyze_paths(
+    analyzer: Analyzer, paths: Sequence[str], options: Options
+) -> list[AnalysisRecord | ErrorRecord]:
+    """Records for a chunk of paths, in order; unreadable files give error records."""
+    results: list[AnalysisRecord | ErrorRecord | None] = []
+    articles: list[Article] = []
+    for path in paths:
+        try:
+            articles.append(analyzer.read_path(Path(path)))
+            results.append(None)
+        except InputError as exc:
+            results.append(ErrorRecord(id=Path(path).stem, source=path, error=str(exc)))
+    analysed = iter(analyzer.analyze_many(articles, options))
+    return [r if r is not None else next(analysed) for r in results]
+
+
+def _work(args: tuple[list[str], Options]) -> list[AnalysisRecord | ErrorRecord]:
+    assert _analyzer is not None, "worker not initialised"
+    return analyze_paths(_analyzer, args[0], args[1])
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def tag_paths(
+    paths: Sequence[Path], model_dir: Path, options: Options, jobs: int | None = None
+) -> Iterator[AnalysisRecord | ErrorRecord]:
+    """Records for every path, in the order given, using ``jobs`` processes."""
+    names = [str(p) for p in paths]
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(names) <= CHUNK:
+        analyzer = Analyzer(load_model(model_dir))
+        for chunk in _chunks(names, CHUNK):
+            yield from analyze_paths(analyzer, chunk, options)
+        return
+    context = mp.get_context("spawn" if os.name == "nt" else "forkserver")
+    with context.Pool(jobs, initializer=_init_worker, initargs=(str(model_dir),)) as pool:
+        work = ((chunk, options) for chunk in _chunks(names, CHUNK))
+        for records in pool.imap(_work, work):
+            yield from records
+
+
+def record_lines(record: AnalysisRecord | ErrorRecord, fmt: OutputFormat) -> list[str]:
+    """The output lines of one record: one JSON line, or one CSV row per paragraph."""
+    if fmt == "jsonl":
+        return [record.model_dump_json() + "\n"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+    if isinstance(record, ErrorRecord):
+        writer.writerow({"id": record.id, "source": record.source, "error": record.error})
+    else:
+        chosen = {s.paragraph for s in record.summary}
+        for p in record.paragraphs:
+            writer.writerow(
+                {
+                    "id": record.id, "source": record.source, "paragraph": p.index,
+                    "label": p.label, "confidence": p.confidence,
+                    "in_summary": int(p.index in chosen), "text": p.text, "error": "",
+                }
+            )
+    return [buffer.getvalue()]
+
+
+def csv_header() -> str:
+    return ",".join(CSV_FIELDS) + "\n"

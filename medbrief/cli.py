@@ -1,0 +1,256 @@
+"""The `medbrief` command line: tag, summarize, train, evaluate, serve."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from medbrief.batch import (
+    OutputFormat,
+    csv_header,
+    done_sources,
+    find_articles,
+    record_lines,
+    tag_paths,
+)
+from medbrief.engine import Analyzer, Options
+from medbrief.errors import MedbriefError
+from medbrief.model import load_model
+from medbrief.record import AnalysisRecord, ErrorRecord
+from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
+
+DEFAULT_MODEL_DIR = Path(os.environ.get("MEDBRIEF_MODEL_DIR", "models"))
+DEFAULT_DATA_DIR = Path("seeds")
+
+model_option = click.option(
+    "--model", "model_dir", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR,
+    show_default=True, help="Model folder to use.",
+)
+sentences_option = click.option(
+    "--sentences", "-n", type=click.IntRange(0, 50), default=DEFAULT_SENTENCES,
+    show_default=True, help="Sentences in each summary.",
+)
+words_option = click.option(
+    "--words", type=click.IntRange(1, 2000), default=DEFAULT_WORDS, show_default=True,
+    help="Word budget of each summary (the first sentence is always kept).",
+)
+
+
+class MedbriefGroup(click.Group):
+    """A command group that turns medbrief's own errors into one clean message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MedbriefError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=MedbriefGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to standard error.")
+@click.version_option(package_name="medbrief")
+def main(verbose: bool) -> None:
+    """medbrief: topic labels and boilerplate-free summaries for health news.
+
+    Example:
+
+        medbrief summarize seeds/002_da1089fed68b70b6.txt
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), help="Output file (default stdout).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+    help="JSON Lines (a record per article) or CSV (a row per paragraph).",
+)
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), help="Processes (default: all cores).")
+@click.option("--resume", is_flag=True, help="Skip articles already in --out and append.")
+@sentences_option
+@words_option
+@model_option
+def tag(
+    paths: tuple[Path, ...], out: Path | None, fmt: OutputFormat, jobs: int | None,
+    resume: bool, sentences: int, words: int, model_dir: Path,
+) -> None:
+    """Tag articles (files, folders searched recursively, or - for stdin).
+
+    Writes one analysis record per article, in sorted path order. A file that cannot
+    be read gives an error record and a non-zero exit status; the run goes on.
+
+    Example:
+
+        medbrief tag articles/ --out tagged.jsonl
+    """
+    if resume and out is None:
+        raise click.UsageError("--resume needs --out")
+    options = Options(sentences, words)
+    stdin = Path("-") in paths
+    files = find_articles(p for p in paths if p != Path("-"))
+    missing = [p for p in files if not p.exists()]
+    skip = done_sources(out, fmt) if resume and out is not None else set()
+    todo = [p for p in files if str(p) not in skip and p not in missing]
+    append = resume and out is not None and out.exists() and out.stat().st_size > 0
+    handle: IO[str] = out.open("a" if append else "w", encoding="utf-8") if out else sys.stdout
+    failures = 0
+    try:
+        if fmt == "csv" and not append:
+            handle.write(csv_header())
+        for path in missing:
+            failures += 1
+            error = ErrorRecord(id=path.stem, source=str(path), error=f"{path}: no such file")
+            handle.writelines(record_lines(error, fmt))
+        if stdin:
+            analyzer = Analyzer(load_model(model_dir))
+            article = analyzer.read(sys.stdin.buffer.read(), id="stdin")
+            handle.writelines(record_lines(analyzer.analyze_many([article], options)[0], fmt))
+        show = sys.stderr.isatty() and len(todo) > 1
+        with click.progressbar(
+            length=len(todo), label="tagging", file=sys.stderr if show else _Null()
+        ) as bar:
+            for record in tag_paths(todo, model_dir, options, jobs):
+                failures += isinstance(record, ErrorRecord)
+                handle.writelines(record_lines(record, fmt))
+                handle.flush()
+                bar.update(1)
+    finally:
+        if out:
+            handle.close()
+    total = len(todo) + len(missing) + int(stdin)
+    skipped = f", skipped {len(files) - len(todo) - len(missing)} already done" if resume else ""
+    click.echo(f"tagged {total - failures} of {total} articles{skipped}", err=True)
+    if failures:
+        click.echo(f"{failures} article(s) could not be read; see their error records", err=True)
+        sys.exit(1)
+
+
+class _Null:
+    """A file that swallows the progress bar when standard error is not a terminal."""
+
+    def write(self, _: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the full analysis record as JSON.")
+@sentences_option
+@words_option
+@model_option
+def summarize(file: Path, as_json: bool, sentences: int, words: int, model_dir: Path) -> None:
+    """Summarise one article (a file, or - for stdin) with its topic breakdown.
+
+    Example:
+
+        medbrief summarize article.html --sentences 3
+    """
+    analyzer = Analyzer(load_model(model_dir))
+    options = Options(sentences, words)
+    if str(file) == "-":
+        article = analyzer.read(sys.stdin.buffer.read(), id="stdin")
+    else:
+        article = analyzer.read_path(file)
+    record = analyzer.analyze_many([article], options)[0]
+    click.echo(record.model_dump_json(indent=2) if as_json else render_summary(record))
+
+
+def render_summary(record: AnalysisRecord) -> str:
+    """A readable summary: the sentences, the topic bar, and the key sentence per topic."""
+    lines = [f"# {record.source or record.id or 'article'}", ""]
+    lines += [f"- {s.text}  [{s.label}]" for s in record.summary] or ["(no content to summarise)"]
+    lines += ["", "Topics:"]
+    for label, share in record.topics.items():
+        lines.append(f"  {label:<14} {'█' * round(share * 30):<30} {share:5.0%}")
+    left_out = sum(p.label == "boilerplate" for p in record.paragraphs)
+    lines += ["", f"{len(record.paragraphs)} paragraphs, {left_out} boilerplate left out."]
+    if record.key_sentences:
+        lines += ["", "Key sentence per topic:"]
+        lines += [f"  {label}: {s.text}" for label, s in record.key_sentences.items()]
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
+              help="Folder of labelled articles (*.labels.jsonl beside the raw files).")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
+              help="Model folder to write.")
+@click.option("--heldout", type=click.Path(path_type=Path),
+              help="Held-out folder scored into the card (default: DATA/heldout).")
+@click.option("--features", type=click.Choice(["light"]), default="light", show_default=True,
+              help="Feature set of the classifier.")
+@click.option("--no-cv", is_flag=True, help="Skip the leave-one-article-out cross-validation.")
+def train(data: Path, out: Path, heldout: Path | None, features: str, no_cv: bool) -> None:
+    """Train the paragraph classifier and write it with its model card.
+
+    The held-out folder is only scored, never trained on.
+
+    Example:
+
+        medbrief train --data seeds --out models
+    """
+    from training.evaluate import format_table
+    from training.pipeline import TrainingOptions
+    from training.train import train as run
+
+    model = run(data, out, heldout or data / "heldout", TrainingOptions(features=features),
+                cross_validation=not no_cv)
+    card = model.card
+    click.echo(f"model {card.version}: {card.data.articles} articles, "
+               f"{card.data.paragraphs} paragraphs, labels {', '.join(card.labels)}")
+    if card.cross_validation:
+        click.echo(f"leave-one-article-out macro-F1 {card.cross_validation.macro_f1:.3f}")
+    if card.heldout:
+        click.echo("held-out set:\n" + format_table(card.heldout))
+    click.echo(f"written to {out} in {card.train_seconds:.1f} s")
+
+
+@main.command()
+@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR / "heldout",
+              show_default=True, help="Folder of labelled held-out articles.")
+@model_option
+def evaluate(data: Path, model_dir: Path) -> None:
+    """Score the model on the held-out articles: a per-label table and macro-F1.
+
+    Example:
+
+        medbrief evaluate --model models
+    """
+    from training.evaluate import evaluate_dir, format_table
+
+    model = load_model(model_dir)
+    metrics = evaluate_dir(model, data)
+    click.echo(f"model {model.version} on {data}\n" + format_table(metrics))
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default from settings).")
+@click.option("--port", type=int, default=None, help="Port (default from settings).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes.")
+@model_option
+def serve(host: str | None, port: int | None, workers: int | None, model_dir: Path) -> None:
+    """Run the HTTP service (trains a model from seeds/ first if none exists).
+
+    Example:
+
+        medbrief serve --port 8000
+    """
+    from service.run import run
+
+    run(host=host, port=port, workers=workers, model_dir=model_dir)
+
