@@ -46,5 +46,8 @@ class ModelCard(BaseModel):
     data: DataSummary
     cross_validation: Metrics | None = None
     heldout: Metrics | None = None
+    summary_references: int = Field(
+        default=0, description="training articles whose reference summaries taught the scorer"
+    )
     libraries: dict[str, str]
     train_seconds: float

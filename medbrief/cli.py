@@ -115,9 +115,8 @@ def tag(
             article = analyzer.read(sys.stdin.buffer.read(), id="stdin")
             handle.writelines(record_lines(analyzer.analyze_many([article], options)[0], fmt))
         show = sys.stderr.isatty() and len(todo) > 1
-        with click.progressbar(
-            length=len(todo), label="tagging", file=sys.stderr if show else _Null()
-        ) as bar:
+        progress_file: Any = sys.stderr if show else _Null()
+        with click.progressbar(length=len(todo), label="tagging", file=progress_file) as bar:
             for record in tag_paths(todo, model_dir, options, jobs):
                 failures += isinstance(record, ErrorRecord)
                 handle.writelines(record_lines(record, fmt))
@@ -186,10 +185,14 @@ def render_summary(record: AnalysisRecord) -> str:
 
 
 @main.command()
-@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
-              help="Folder of labelled articles (*.labels.jsonl beside the raw files).")
-@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
-              help="Model folder to write.")
+@click.option(
+    "--data", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
+    help="Folder of labelled articles (*.labels.jsonl beside the raw files).",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
+    help="Model folder to write.",
+)
 @click.option("--heldout", type=click.Path(path_type=Path),
               help="Held-out folder scored into the card (default: DATA/heldout).")
 @click.option("--features", type=click.Choice(["light"]), default="light", show_default=True,

@@ -11,7 +11,16 @@ import numpy as np
 from medbrief.ingest import MAX_BYTES, Document, Format, read_article, read_file
 from medbrief.model import BOILERPLATE, TopicModel
 from medbrief.record import AnalysisRecord, ModelInfo, ParagraphRecord, SummarySentence
-from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS, Candidate, Unit, choose, key_sentences
+from medbrief.scorer import SentenceScorer
+from medbrief.summary import (
+    DEFAULT_SENTENCES,
+    DEFAULT_WORDS,
+    Candidate,
+    Unit,
+    choose,
+    key_sentences,
+    scored,
+)
 
 
 @dataclass(frozen=True)
@@ -38,11 +47,13 @@ class Analyzer:
         self.model = model
         self.max_bytes = max_bytes
         self._info = ModelInfo(version=model.version, labels=model.labels)
+        self._rescorer = SentenceScorer(model.scorer) if model.scorer is not None else None
 
     def read(
         self, source: str | bytes, format: Format = "auto", id: str | None = None
     ) -> Article:
-        return Article(read_article(source, format, name=id or "input", max_bytes=self.max_bytes), id)
+        document = read_article(source, format, name=id or "input", max_bytes=self.max_bytes)
+        return Article(document, id)
 
     def read_path(self, path: Path) -> Article:
         return Article(read_file(path, max_bytes=self.max_bytes), path.stem, str(path))
@@ -84,7 +95,8 @@ class Analyzer:
             for p in paragraphs
             if p.label != BOILERPLATE and p.forced is None
         ]
-        summary = choose(units, options.sentences, options.max_words)
+        pool = scored(units, self._rescorer)
+        summary = choose(pool, units, options.sentences, options.max_words)
         return AnalysisRecord(
             id=article.id,
             source=article.source,
@@ -92,7 +104,7 @@ class Analyzer:
             paragraphs=paragraphs,
             topics=topic_shares(units),
             summary=[_sentence(c) for c in summary],
-            key_sentences={label: _sentence(c) for label, c in key_sentences(units).items()},
+            key_sentences={label: _sentence(c) for label, c in key_sentences(pool).items()},
             model=self._info,
         )
 

@@ -95,12 +95,13 @@ def layout_vector(sample: Sample, prev: str, after: str) -> list[float]:
     n_words = len(words)
     letters = [c for c in text if c.isalpha()] or [""]
     chars = max(len(text), 1)
-    last = max(sample.count - 1, 1)
+    last = sample.count - 1
+    # A lone paragraph has no position to speak of: give it neutral position cues.
+    position = [sample.index / last, (last - sample.index) / last] if last else [0.5, 0.5]
     return [
-        sample.index / last,
-        (sample.count - 1 - sample.index) / last,
-        float(sample.index == 0),
-        float(sample.index == sample.count - 1),
+        *position,
+        float(sample.index == 0 and last > 0),
+        float(sample.index == last and last > 0),
         math.log1p(n_words),
         math.log1p(len(text)),
         float(bool(_TERMINAL.search(text))),
@@ -136,5 +137,7 @@ class LayoutFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         for i, sample in enumerate(X):
             prev = X[i - 1].text if sample.index > 0 and i > 0 else ""
             after = X[i + 1].text if sample.index < sample.count - 1 and i + 1 < len(X) else ""
+            if sample.count == 1:  # a lone paragraph: neither edge nor neighbours tell anything
+                prev = after = sample.text
             rows.append(layout_vector(sample, prev, after))
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(LAYOUT_NAMES))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import skops.io as sio
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from medbrief.card import ModelCard
@@ -19,6 +20,7 @@ from medbrief.features import samples
 
 BOILERPLATE = "boilerplate"
 MODEL_FILE = "model.skops"
+SCORER_FILE = "summary.skops"
 CARD_FILE = "card.json"
 POINTER = "CURRENT"
 KEEP_VERSIONS = 3
@@ -44,10 +46,11 @@ TRUSTED_TYPES = (
 
 @dataclass(frozen=True)
 class TopicModel:
-    """A fitted paragraph classifier and its card."""
+    """A fitted paragraph classifier, its optional summary sentence scorer, and its card."""
 
     pipeline: Pipeline
     card: ModelCard
+    scorer: LogisticRegression | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -78,6 +81,8 @@ def save_model(model: TopicModel, root: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     try:
         sio.dump(model.pipeline, staging / MODEL_FILE)
+        if model.scorer is not None:
+            sio.dump(model.scorer, staging / SCORER_FILE)
         (staging / CARD_FILE).write_text(model.card.model_dump_json(indent=2) + "\n")
         final = root / model.version
         if final.exists():
@@ -118,13 +123,21 @@ def load_model(root: Path) -> TopicModel:
     folder = root / version
     try:
         card = ModelCard.model_validate_json((folder / CARD_FILE).read_text())
-        untrusted = sio.get_untrusted_types(file=folder / MODEL_FILE)
-        unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
-        if unknown:
-            raise ModelError(f"{folder}: refusing to load untrusted types {unknown}")
-        pipeline = sio.load(folder / MODEL_FILE, trusted=untrusted)
+        pipeline = _load_trusted(folder / MODEL_FILE)
+        scorer = _load_trusted(folder / SCORER_FILE) if (folder / SCORER_FILE).exists() else None
     except (OSError, ValueError) as exc:
         raise ModelError(f"{folder}: cannot load model ({exc})") from exc
     if not isinstance(pipeline, Pipeline):
         raise ModelError(f"{folder}: {MODEL_FILE} does not hold a scikit-learn pipeline")
-    return TopicModel(pipeline, card)
+    if scorer is not None and not isinstance(scorer, LogisticRegression):
+        raise ModelError(f"{folder}: {SCORER_FILE} does not hold a logistic regression")
+    return TopicModel(pipeline, card, scorer)
+
+
+def _load_trusted(path: Path) -> object:
+    """Load a skops file, refusing any type outside TRUSTED_TYPES."""
+    untrusted = sio.get_untrusted_types(file=path)
+    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unknown:
+        raise ModelError(f"{path}: refusing to load untrusted types {unknown}")
+    return sio.load(path, trusted=untrusted)

@@ -6,8 +6,13 @@ import re
 
 import blingfire
 
-# Unit abbreviations that blingfire keeps as non-final even when a sentence ends on them.
-_UNIT_END = re.compile(r"\b(?:mg|kg|ml|mL|mm|cm|km|g|lb|lbs|oz|mmol|mcg|µg)\.\s+(?=[A-Z][a-z])")
+# Abbreviations blingfire keeps as non-final even when a sentence ends on them: units
+# before any capitalised word, and U.S./U.K.-style initials before a typical sentence start.
+_UNIT_END = re.compile(
+    r"(?:\b(?:mg|kg|ml|mL|mm|cm|km|g|lb|lbs|oz|mmol|mcg|µg)\.\s+(?=[A-Z][a-z])"
+    r"|\b(?:U\.S|U\.K|E\.U|U\.N)\.\s+(?=(?:The|This|That|These|Those|It|Its|In|A|An|He|She|"
+    r"They|We|But|And|However|Our|His|Her|There|Its)\b))"
+)
 # Abbreviations after which blingfire sometimes breaks although the sentence goes on.
 _NO_BREAK = re.compile(
     r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|Sr|Jr|St|vs|No|approx|e\.g|i\.e|Fig|al|Inc|Ltd|Co|Jan|Feb|Mar|"
@@ -43,7 +48,7 @@ def _split_units(span: tuple[int, int], text: str) -> list[tuple[int, int]]:
     start, end = span
     pieces: list[tuple[int, int]] = []
     for match in _UNIT_END.finditer(text, start, end):
-        cut = match.start() + match.group().index(".") + 1
+        cut = match.start() + len(match.group().rstrip())
         pieces.append((start, cut))
         start = match.end()
     pieces.append((start, end))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from medbrief.sentences import split_sentences
 
@@ -23,12 +23,33 @@ _DANGLING = re.compile(
     re.IGNORECASE,
 )
 _TERMINAL = re.compile(r"[.!?]['\"”’)]*$")
+_NUMBER = re.compile(r"\d")
+_QUOTED = re.compile(r"^[\"“‘']|[\"“”]\s*(?:said|says|added|according)\b")
+# Words that mark the concrete sentence an editor picks under each default topic.
+CUES: dict[str, re.Pattern[str]] = {
+    "trial_results": re.compile(
+        r"\b(?:patients|participants|trial|study|remission|per ?cent|%|median|compared|placebo|"
+        r"reduced|cut|rate|months|weeks|years)\b", re.IGNORECASE,
+    ),
+    "risks": re.compile(
+        r"\b(?:side effects?|adverse|risk|infections?|died|deaths?|cost|price|expensive|small|"
+        r"no control|uncontrolled|short|caution|limit\w*|toxicity|syndrome|serious|severe)\b",
+        re.IGNORECASE,
+    ),
+    "outlook": re.compile(
+        r"\b(?:plans?|planned|will|expects?|next year|phase [23i]+|larger|approval|approve|"
+        r"regulators?|FDA|EMA|submit|file|filing|under ?way|due|scheduled|launch|begin|start)\b",
+        re.IGNORECASE,
+    ),
+}
 STOPWORDS = frozenset(
-    "a an the and or but if of to in on at for with by from as is are was were be been being "
-    "it its this that these those he she they them his her their we our you your i not no "
-    "have has had do does did will would can could may might should than then so such into "
-    "about after before over under more most other some any all also which who whom what when "
-    "where why how there here up out one two said says".split()
+    (
+        "a an the and or but if of to in on at for with by from as is are was were be been being "
+        "it its this that these those he she they them his her their we our you your i not no "
+        "have has had do does did will would can could may might should than then so such into "
+        "about after before over under more most other some any all also which who whom what "
+        "when where why how there here up out one two said says"
+    ).split()
 )
 
 
@@ -44,7 +65,7 @@ class Unit:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A sentence that may go into the summary."""
+    """A sentence that may go into the summary, with the cues that score it."""
 
     paragraph: int
     start: int
@@ -52,31 +73,58 @@ class Candidate:
     label: str
     score: float
     words: frozenset[str]
+    rank: int
 
     @property
     def length(self) -> int:
         return len(self.text.split())
 
+    def cues(self) -> dict[str, float]:
+        """What a reader notices about the sentence: numbers, topic cues, quotes, questions."""
+        cue = CUES.get(self.label)
+        return {
+            "numbers": float(min(len(_NUMBER.findall(self.text)), 4)),
+            "topic_cues": float(min(len(cue.findall(self.text)), 3)) if cue else 0.0,
+            "quoted": float(bool(_QUOTED.search(self.text))),
+            "dangling": float(bool(_DANGLING.match(self.text))),
+            "question": float(self.text.endswith("?")),
+            "first_in_paragraph": float(self.start == 0),
+            "long": float(self.length > 50),
+        }
+
+
+# Multipliers of the built-in scoring, chosen on the training articles' reference summaries.
+CUE_WEIGHTS = {
+    "numbers": 0.04, "topic_cues": 0.2, "quoted": -0.65, "dangling": -0.5, "question": -0.7,
+    "first_in_paragraph": 0.0, "long": -0.3,
+}
+LEAD_WEIGHT = 0.05
+
+Rescorer = Callable[[list["Candidate"]], list[float]]
+
 
 def candidates(units: Sequence[Unit]) -> list[Candidate]:
-    """Every summary-worthy sentence of the content paragraphs, scored."""
-    spans = [(u, s, e) for u in units if not _is_heading(u.text) for s, e in split_sentences(u.text)]
-    tokens = [[w for w in _WORD.findall(u.text[s:e].lower()) if w not in STOPWORDS] for u, s, e in spans]
+    """Every summary-worthy sentence of the content paragraphs, scored by built-in cues."""
+    spans = [
+        (u, s, e) for u in units if not _is_heading(u.text) for s, e in split_sentences(u.text)
+    ]
+    tokens = [
+        [w for w in _WORD.findall(u.text[s:e].lower()) if w not in STOPWORDS] for u, s, e in spans
+    ]
     freq = Counter(w for words in tokens for w in set(words))
     out = []
     for rank, ((unit, start, end), words) in enumerate(zip(spans, tokens, strict=True)):
         text = unit.text[start:end].strip()
-        n = len(text.split())
-        if n < 6 or not _TERMINAL.search(text):
+        if len(text.split()) < 6 or not _TERMINAL.search(text):
             continue
         centrality = sum(math.log1p(freq[w]) for w in set(words)) / math.sqrt(max(len(words), 1))
-        score = centrality * unit.confidence
-        score *= 1.0 / (1.0 + 0.04 * rank)
-        score *= 1.15 if start == 0 else 1.0
-        score *= 0.5 if _DANGLING.match(text) else 1.0
-        score *= 0.6 if text.endswith("?") else 1.0
-        score *= 0.7 if n > 45 else 1.0
-        out.append(Candidate(unit.index, start, text, unit.label, score, frozenset(words)))
+        c = Candidate(unit.index, start, text, unit.label, 0.0, frozenset(words), rank)
+        score = centrality * unit.confidence / (1.0 + LEAD_WEIGHT * rank)
+        for name, value in c.cues().items():
+            score *= (1.0 + CUE_WEIGHTS[name]) ** value if CUE_WEIGHTS[name] < 0 else (
+                1.0 + CUE_WEIGHTS[name] * value
+            )
+        out.append(replace(c, score=score))
     return out
 
 
@@ -97,17 +145,27 @@ def topic_order(labels: Sequence[str]) -> list[str]:
     return known + [label for label in present if label not in TOPIC_PRIORITY]
 
 
+def scored(units: Sequence[Unit], rescorer: Rescorer | None = None) -> list[Candidate]:
+    """Candidates, best first, rescored by a learned scorer when one is given."""
+    pool = candidates(units)
+    if rescorer is not None and pool:
+        pool = [replace(c, score=s) for c, s in zip(pool, rescorer(pool), strict=True)]
+    return sorted(pool, key=lambda c: -c.score)
+
+
 def choose(
-    units: Sequence[Unit], sentences: int = DEFAULT_SENTENCES, max_words: int = DEFAULT_WORDS
+    pool: Sequence[Candidate],
+    units: Sequence[Unit],
+    sentences: int = DEFAULT_SENTENCES,
+    max_words: int = DEFAULT_WORDS,
 ) -> list[Candidate]:
-    """Up to ``sentences`` sentences within ``max_words``, one per topic before any repeats."""
-    pool = sorted(candidates(units), key=lambda c: -c.score)
+    """Up to ``sentences`` of the (best-first) pool within ``max_words``, one per topic first."""
     if sentences <= 0 or not pool:
         return []
-    by_share = Counter()  # type: Counter[str]
+    shares: Counter[str] = Counter()
     for unit in units:
-        by_share[unit.label] += len(unit.text.split())
-    order = topic_order([label for label, _ in by_share.most_common()])
+        shares[unit.label] += len(unit.text.split())
+    order = topic_order([label for label, _ in shares.most_common()])
     chosen: list[Candidate] = []
     words = 0
 
@@ -125,9 +183,9 @@ def choose(
     return sorted(chosen, key=lambda c: (c.paragraph, c.start))
 
 
-def key_sentences(units: Sequence[Unit]) -> dict[str, Candidate]:
-    """The best sentence of each content label."""
+def key_sentences(pool: Sequence[Candidate]) -> dict[str, Candidate]:
+    """The best sentence of each content label, from a best-first pool."""
     best: dict[str, Candidate] = {}
-    for c in sorted(candidates(units), key=lambda c: -c.score):
+    for c in pool:
         best.setdefault(c.label, c)
     return {label: best[label] for label in topic_order(list(best))}

@@ -146,7 +146,7 @@ def test_huge_input_is_refused_with_the_limit() -> None:
 
 
 def test_unreadable_file_names_the_path(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="missing.txt"):
+    with pytest.raises(InputError, match=r"missing\.txt"):
         read_file(tmp_path / "missing.txt")
 
 

@@ -114,7 +114,7 @@ def test_saving_points_current_at_the_new_version_and_keeps_a_few(tmp_path: Path
     data = tiny_corpus(tmp_path / "data")
     versions = []
     for extra in range(4):
-        write_labelled(data, "extra", [("Extra risk text number %d." % extra, "results")])
+        write_labelled(data, "extra", [(f"Extra risk text number {extra}.", "results")])
         versions.append(train(data, tmp_path / "models", cross_validation=False).version)
     assert current_version(tmp_path / "models") == versions[-1]
     kept = sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir())

@@ -79,7 +79,8 @@ def check_alignment(labels_path: Path, texts: list[str], raw: Path) -> None:
             )
     if len(texts) != len(read):
         raise LabelFileError(
-            labels_path, None, f"{len(texts)} labelled paragraphs but {raw.name} reads as {len(read)}"
+            labels_path, None,
+            f"{len(texts)} labelled paragraphs but {raw.name} reads as {len(read)}",
         )
 
 

@@ -14,8 +14,18 @@ from sklearn.pipeline import Pipeline
 
 from medbrief.card import DataSummary, ModelCard
 from medbrief.features import Sample, samples
-from medbrief.model import TopicModel, save_model
-from training.data import LabelledArticle, digest, label_counts, label_set, load_dir
+from medbrief.model import BOILERPLATE, TopicModel, save_model
+from medbrief.scorer import fit_scorer
+from medbrief.summary import Unit
+from training.data import (
+    REFERENCE_SUFFIX,
+    LabelledArticle,
+    digest,
+    label_counts,
+    label_set,
+    load_dir,
+    load_references,
+)
 from training.evaluate import evaluate_dir, score
 from training.pipeline import TrainingOptions, build_pipeline
 
@@ -52,6 +62,24 @@ def cross_validate(articles: Sequence[LabelledArticle], options: TrainingOptions
     return [str(label) for label in predicted]
 
 
+def summary_examples(
+    articles: Sequence[LabelledArticle],
+) -> list[tuple[list[Unit], list[str]]]:
+    """(content paragraphs, reference sentences) of every article that has a reference file."""
+    examples = []
+    for article in articles:
+        path = article.labels_path.parent / f"{article.name}{REFERENCE_SUFFIX}"
+        if not path.is_file():
+            continue
+        units = [
+            Unit(i, text, label, 1.0)
+            for i, (text, label) in enumerate(zip(article.texts, article.labels, strict=True))
+            if label != BOILERPLATE
+        ]
+        examples.append((units, load_references(path)))
+    return examples
+
+
 def train(
     data_dir: Path,
     out_dir: Path | None,
@@ -73,6 +101,8 @@ def train(
         cv = score(truth, cross_validate(articles, options), labels, len(articles))
         log.info("grouped cross-validation macro-F1 %.3f", cv.macro_f1)
     pipeline = fit(articles, options)
+    examples = summary_examples(articles)
+    scorer = fit_scorer(examples) if len(examples) >= 5 else None
     data_digest = digest(articles)
     created = datetime.now(UTC)
     card = ModelCard(
@@ -88,16 +118,17 @@ def train(
             label_counts=label_counts(articles),
         ),
         cross_validation=cv,
+        summary_references=len(examples) if scorer is not None else 0,
         libraries={name: package_version(name) for name in LIBRARIES},
         train_seconds=0.0,
     )
-    model = TopicModel(pipeline, card)
+    model = TopicModel(pipeline, card, scorer)
     if heldout_dir is not None and heldout_dir.is_dir():
         heldout = evaluate_dir(model, heldout_dir)
         log.info("held-out macro-F1 %.3f", heldout.macro_f1)
-        model = TopicModel(pipeline, card.model_copy(update={"heldout": heldout}))
+        card = card.model_copy(update={"heldout": heldout})
     seconds = round(time.perf_counter() - started, 2)
-    model = TopicModel(pipeline, model.card.model_copy(update={"train_seconds": seconds}))
+    model = TopicModel(pipeline, card.model_copy(update={"train_seconds": seconds}), scorer)
     if out_dir is not None:
         save_model(model, out_dir)
     return model

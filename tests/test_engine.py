@@ -1,0 +1,116 @@
+"""The analysis record and the summary's invariants."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from medbrief.engine import Analyzer, Options
+from medbrief.summary import Unit, choose, scored
+from tests.conftest import SEEDS
+
+CONTENT = [
+    "Researchers said {n} of {m} patients went into remission after the infusion.",
+    "The engineered T cells hunt down the B cells that make harmful antibodies.",
+    "Side effects included fever and a fall in blood pressure in {n} patients.",
+    "Larger trials are planned for next year, and approval could follow by {y}.",
+    "The study was small and had no control group, so caution is needed.",
+    "Dr. Lee said the results were the best she had seen in {y} years of practice.",
+    "Patients receive chemotherapy first, which raises the risk of infection.",
+    "Lupus is a chronic autoimmune disease that can damage the kidneys and skin.",
+]
+BOILERPLATE = [
+    "We use cookies to improve your experience. Accept all cookies.",
+    "Share this article: Facebook Twitter LinkedIn Email",
+    "Leave a Reply. Your email address will not be published.",
+    "Subscribe to our newsletter for the latest health news.",
+    "Read more: How CAR-T Could Transform LupusBut the road ahead is long for patients.",
+]
+
+sentence = st.builds(
+    lambda template, n, m, y: template.format(n=n, m=m + n, y=y),
+    st.sampled_from(CONTENT), st.integers(1, 99), st.integers(1, 99), st.integers(2026, 2040),
+)
+paragraph = st.one_of(
+    st.lists(sentence, min_size=1, max_size=4).map(" ".join), st.sampled_from(BOILERPLATE)
+)
+article = st.lists(paragraph, min_size=1, max_size=14).map("\n\n".join)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=article, n=st.integers(0, 6), words=st.integers(5, 200))
+def test_summary_invariants_hold_on_generated_articles(
+    analyzer: Analyzer, text: str, n: int, words: int
+) -> None:
+    record = analyzer.analyze(text, options=Options(sentences=n, max_words=words))
+    assert len(record.summary) <= n
+    positions = []
+    for s in record.summary:
+        source = record.paragraphs[s.paragraph]
+        assert s.text in source.text, "summary sentences are verbatim"
+        assert source.label != "boilerplate" and source.forced is None
+        assert s.label == source.label
+        assert not s.text.startswith("Read more")
+        positions.append((s.paragraph, source.text.index(s.text)))
+    assert positions == sorted(positions), "summary sentences are in reading order"
+    if len(record.summary) > 1:
+        assert sum(len(s.text.split()) for s in record.summary) <= words
+    texts = [s.text for s in record.summary]
+    assert len(set(texts)) == len(texts)
+
+
+def test_record_covers_every_paragraph_and_topics_sum_to_one(analyzer: Analyzer) -> None:
+    text = (SEEDS / "000_ebad58953fcfc064.txt").read_text()
+    record = analyzer.analyze(text, id="seed0")
+    assert record.id == "seed0" and record.source is None
+    assert [p.index for p in record.paragraphs] == list(range(len(record.paragraphs)))
+    assert record.paragraphs[-1].text == "Leave a Reply"
+    assert record.paragraphs[-1].label == "boilerplate"
+    assert "boilerplate" not in record.topics
+    assert sum(record.topics.values()) == pytest.approx(1.0)
+    for p in record.paragraphs:
+        assert p.confidence == max(p.scores.values())
+        assert set(p.scores) == set(analyzer.model.labels)
+
+
+def test_link_fragment_is_boilerplate_and_never_summarised(analyzer: Analyzer) -> None:
+    record = analyzer.analyze((SEEDS / "000_ebad58953fcfc064.txt").read_text())
+    fragment = next(p for p in record.paragraphs if p.text.startswith("Read more:"))
+    assert fragment.label == "boilerplate" and fragment.forced == "link_fragment"
+    assert all("Read more" not in s.text for s in record.summary)
+
+
+def test_summary_covers_a_finding_a_risk_and_what_comes_next(analyzer: Analyzer) -> None:
+    record = analyzer.analyze((SEEDS / "003_d68301345416b06b.txt").read_text())
+    assert [s.label for s in record.summary] == ["trial_results", "risks", "outlook"]
+    assert set(record.key_sentences) == {"trial_results", "risks", "outlook", "mechanism"}
+
+
+def test_article_of_only_boilerplate_has_no_topics_and_no_summary(analyzer: Analyzer) -> None:
+    record = analyzer.analyze("We use cookies. Accept all cookies.\n\nShare this on Facebook")
+    assert all(p.label == "boilerplate" for p in record.paragraphs)
+    assert record.topics == {} and record.summary == []
+
+
+def test_one_paragraph_article_gets_a_one_sentence_summary(analyzer: Analyzer) -> None:
+    text = "In the trial, 12 of 15 patients went into remission after one infusion."
+    record = analyzer.analyze(text)
+    assert [s.text for s in record.summary] == [text]
+
+
+def test_near_duplicate_sentences_are_not_both_chosen() -> None:
+    a = "The trial found that 40 of 50 patients were in remission after a year."
+    b = "The trial found that 40 of 50 patients were in remission after one year."
+    units = [Unit(0, a, "trial_results", 0.9), Unit(1, b, "trial_results", 0.9)]
+    assert len(choose(scored(units), units, sentences=2, max_words=100)) == 1
+
+
+def test_sentences_that_lean_on_their_predecessor_are_avoided() -> None:
+    units = [
+        Unit(0, "However, the effect faded after six months in most of the patients.", "risks", 1),
+        Unit(1, "Side effects were mild and faded within a week in most patients.", "risks", 1),
+    ]
+    assert [c.paragraph for c in choose(scored(units), units, sentences=1)] == [1]
