@@ -1,0 +1,1 @@
+"""medbrief's HTTP service: analysis, summaries, the model card and retraining."""

@@ -1,0 +1,234 @@
+"""The routes: analysis, the model card and retraining, health and metrics."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+
+from medbrief.card import ModelCard
+from medbrief.engine import Analyzer, Article, Options
+from medbrief.errors import InputError
+from medbrief.ingest import Format
+from medbrief.record import AnalysisRecord, ErrorRecord
+from service.config import Settings
+from service.retrain import Retrainer, RetrainError
+from service.schemas import (
+    AnalyzeRequest,
+    BatchRequest,
+    ErrorBody,
+    Health,
+    Ready,
+    RetrainRequest,
+    RetrainResponse,
+    SummaryResponse,
+)
+from service.state import ModelHolder
+
+RAW_FORMATS: dict[str, Format] = {
+    "text/plain": "auto",
+    "text/markdown": "markdown",
+    "text/html": "html",
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 413, 415, 422, 503)
+}
+ARTICLE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/AnalyzeRequest"}},
+            **{kind: {"schema": {"type": "string"}} for kind in RAW_FORMATS},
+        },
+    }
+}
+
+
+class ServiceError(HTTPException):
+    """An HTTP error with a machine-readable code beside its message."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(status_code=status, detail=detail)
+        self.code = code
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_holder(request: Request) -> ModelHolder:
+    holder: ModelHolder = request.app.state.holder
+    return holder
+
+
+def get_analyzer(holder: Annotated[ModelHolder, Depends(get_holder)]) -> Analyzer:
+    analyzer = holder.analyzer
+    if analyzer is None:
+        raise ServiceError(503, "not_ready", "no model is loaded yet; try again shortly")
+    return analyzer
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+AnalyzerDep = Annotated[Analyzer, Depends(get_analyzer)]
+router = APIRouter()
+
+
+async def article_request(
+    request: Request,
+    settings: SettingsDep,
+    sentences: Annotated[int | None, Query(ge=0, description="raw bodies: summary length")] = None,
+    words: Annotated[int | None, Query(ge=1, le=2000, description="raw bodies: words")] = None,
+    id: Annotated[str | None, Query(max_length=500, description="raw bodies: article id")] = None,
+) -> tuple[AnalyzeRequest, bytes | None]:
+    """The article of a request: a JSON AnalyzeRequest, or a raw text/markdown/html body."""
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    body = await request.body()
+    if kind in RAW_FORMATS:
+        if not body.strip():
+            raise ServiceError(422, "empty", "the request body is empty")
+        fields: dict[str, Any] = {"text": "-", "format": RAW_FORMATS[kind], "id": id}
+        fields.update({k: v for k, v in {"sentences": sentences, "words": words}.items() if v})
+        return AnalyzeRequest(**fields), body
+    if kind != "application/json":
+        raise ServiceError(415, "unsupported_media_type", f"unsupported content type {kind!r}")
+    try:
+        parsed = AnalyzeRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise ServiceError(422, "invalid_request", _describe(exc)) from exc
+    return parsed, None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    more = exc.error_count() - 1
+    return f"{where}: {first['msg']}" + (f" (+{more} more)" if more else "")
+
+
+ArticleDep = Annotated[tuple[AnalyzeRequest, bytes | None], Depends(article_request)]
+
+
+def _read(
+    analyzer: Analyzer, req: AnalyzeRequest, raw: bytes | None, settings: Settings
+) -> Article:
+    if req.sentences > settings.max_sentences:
+        raise ServiceError(
+            422, "too_many_sentences",
+            f"sentences: at most {settings.max_sentences} may be asked for",
+        )
+    try:
+        article = analyzer.read(raw if raw is not None else req.text, req.format, req.id)
+    except InputError as exc:
+        code = "too_large" if "too large" in str(exc) else "unreadable"
+        raise ServiceError(413 if code == "too_large" else 422, code, str(exc)) from exc
+    if len(article.document.paragraphs) > settings.max_paragraphs:
+        raise ServiceError(
+            413, "too_many_paragraphs",
+            f"the article has {len(article.document.paragraphs)} paragraphs; "
+            f"the limit is {settings.max_paragraphs}",
+        )
+    return article
+
+
+@router.post(
+    "/v1/analyze", response_model=AnalysisRecord, responses=ERRORS, openapi_extra=ARTICLE_BODY,
+    summary="Analyse one article: labels, topic breakdown, summary",
+)
+def analyze(article: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -> AnalysisRecord:
+    req, raw = article
+    read = _read(analyzer, req, raw, settings)
+    return analyzer.analyze_many([read], Options(req.sentences, req.words))[0]
+
+
+@router.post(
+    "/v1/summarize", response_model=SummaryResponse, responses=ERRORS, openapi_extra=ARTICLE_BODY,
+    summary="Summarise one article",
+)
+def summarize(article: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -> SummaryResponse:
+    req, raw = article
+    read = _read(analyzer, req, raw, settings)
+    record = analyzer.analyze_many([read], Options(req.sentences, req.words))[0]
+    return SummaryResponse(summary=record.summary, model=record.model)
+
+
+@router.post(
+    "/v1/analyze/batch", response_model=list[AnalysisRecord | ErrorRecord], responses=ERRORS,
+    summary="Analyse several articles; an unreadable one gives an error record",
+)
+def analyze_batch(
+    batch: BatchRequest, analyzer: AnalyzerDep, settings: SettingsDep
+) -> list[AnalysisRecord | ErrorRecord]:
+    if len(batch.articles) > settings.max_batch:
+        raise ServiceError(
+            413, "batch_too_large", f"at most {settings.max_batch} articles per batch"
+        )
+    out: list[AnalysisRecord | ErrorRecord] = []
+    for req in batch.articles:
+        try:
+            read = _read(analyzer, req, None, settings)
+        except ServiceError as exc:
+            out.append(ErrorRecord(id=req.id, source=None, error=str(exc.detail)))
+            continue
+        out.append(analyzer.analyze_many([read], Options(req.sentences, req.words))[0])
+    return out
+
+
+@router.get("/v1/model", response_model=ModelCard, responses=ERRORS, summary="The model card")
+def model_card(analyzer: AnalyzerDep) -> ModelCard:
+    return analyzer.model.card
+
+
+@router.post(
+    "/v1/model/retrain", response_model=RetrainResponse,
+    responses={**ERRORS, 403: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    summary="Retrain from labelled articles (or seeds/) and swap the model in",
+)
+async def retrain(
+    request: Request,
+    settings: SettingsDep,
+    holder: Annotated[ModelHolder, Depends(get_holder)],
+    body: RetrainRequest | None = None,
+    x_admin_key: Annotated[str | None, Header()] = None,
+) -> RetrainResponse:
+    expected = settings.admin_key.get_secret_value() if settings.admin_key else None
+    if not expected:
+        raise ServiceError(403, "retrain_disabled", "retraining is disabled: no admin key is set")
+    if x_admin_key is None or not hmac.compare_digest(x_admin_key.encode(), expected.encode()):
+        raise ServiceError(403, "forbidden", "a valid X-Admin-Key header is required")
+    retrainer: Retrainer = request.app.state.retrainer
+    if retrainer.busy:
+        raise ServiceError(409, "retrain_running", "a retrain is already running")
+    try:
+        result = await retrainer.run(body.articles if body else None)
+    except RetrainError as exc:
+        raise ServiceError(422, "retrain_failed", str(exc)) from exc
+    holder.refresh()
+    return result
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+def healthz() -> Health:
+    return Health()
+
+
+@router.get("/readyz", response_model=Ready, responses={503: {"model": ErrorBody}},
+            summary="A model is loaded")
+def readyz(holder: Annotated[ModelHolder, Depends(get_holder)]) -> Ready:
+    if holder.version is None:
+        raise ServiceError(503, "not_ready", holder.last_error or "no model is loaded yet")
+    return Ready(version=holder.version)
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics")
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index(request: Request) -> HTMLResponse:
+    return HTMLResponse(request.app.state.page)

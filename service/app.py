@@ -1,0 +1,208 @@
+"""The FastAPI application: lifespan, middleware, error shapes, routes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medbrief.record import AnalysisRecord
+from service.api import ServiceError, router
+from service.config import Settings
+from service.retrain import Retrainer, RetrainError
+from service.schemas import AnalyzeRequest
+from service.state import ModelHolder
+
+log = logging.getLogger("medbrief.service")
+REQUESTS = Counter("medbrief_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "medbrief_request_seconds", "Request latency", ["route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+MODEL_VERSION = Gauge("medbrief_model_info", "The model version served", ["version"])
+
+
+class BodyLimit:
+    """Refuses request bodies over a byte limit with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(self.limit, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(self.limit, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    body = json.dumps(
+        {"detail": f"request body over the limit of {limit} bytes", "code": "too_large"}
+    ).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured application; heavy work happens in its lifespan, not here."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _configure_logging()
+        holder = ModelHolder(settings.model_dir)
+        app.state.settings = settings
+        app.state.holder = holder
+        app.state.retrainer = Retrainer(settings.data_dir, settings.model_dir)
+        app.state.page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")
+        await asyncio.to_thread(holder.refresh)
+        tasks = [asyncio.create_task(holder.watch(settings.reload_seconds))]
+        if holder.analyzer is None and settings.train_if_missing:
+            tasks.append(asyncio.create_task(_first_model(app.state.retrainer, holder)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(
+        title="medbrief",
+        version="0.1.0",
+        summary="Topic labels and boilerplate-free summaries for health news.",
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    _install_handlers(app)
+    _install_observability(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    _document_raw_bodies(app)
+    return app
+
+
+def _configure_logging() -> None:
+    """One plain line per record on stderr for medbrief's loggers, unless already set up."""
+    logger = logging.getLogger("medbrief")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+async def _first_model(retrainer: Retrainer, holder: ModelHolder) -> None:
+    log.info("no model in %s: training one from %s", holder.model_dir, retrainer.data_dir)
+    try:
+        await retrainer.run(None)
+    except RetrainError as exc:
+        holder.last_error = f"training the first model failed: {exc}"
+        log.error(holder.last_error)
+        return
+    await asyncio.to_thread(holder.refresh)
+
+
+def _error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, str(exc.detail))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        return _error(422, "invalid_request", f"{where}: {first['msg']}")
+
+
+def _install_observability(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Any:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-ID"] = request_id
+            return response
+        finally:
+            seconds = time.perf_counter() - started
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(request.method, route, str(status)).inc()
+            LATENCY.labels(route).observe(seconds)
+            holder: ModelHolder | None = getattr(request.app.state, "holder", None)
+            if holder is not None and holder.version:
+                MODEL_VERSION.clear()
+                MODEL_VERSION.labels(holder.version).set(1)
+            log.info(json.dumps({
+                "request_id": request_id, "method": request.method, "path": request.url.path,
+                "status": status, "ms": round(seconds * 1000, 2),
+                "model": holder.version if holder else None,
+            }))
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Put AnalyzeRequest in the OpenAPI components: the article routes refer to it."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (AnalyzeRequest, AnalysisRecord):
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in model_schema.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            components.setdefault(model.__name__, model_schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+app = create_app()

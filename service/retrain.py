@@ -1,0 +1,101 @@
+"""Retraining while serving: train in a separate process, validate, then swap in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from medbrief.engine import Analyzer
+from medbrief.errors import MedbriefError
+from medbrief.model import current_version, load_model, save_model
+from service.schemas import LabelledArticleIn, RetrainResponse
+from training.train import train
+
+MIN_HELDOUT_MACRO_F1 = 0.5
+PROBE = (
+    "We use cookies to improve your experience.\n\n"
+    "In the trial, 12 of 15 patients went into remission after one infusion of the cells.\n\n"
+    "Side effects included fever and a drop in blood pressure in three patients."
+)
+
+
+class RetrainError(Exception):
+    """A retrain that failed or produced a model not fit to serve; the old one stays."""
+
+
+def _write_articles(folder: Path, articles: list[dict[str, object]]) -> None:
+    for article in articles:
+        rows = article["paragraphs"]
+        assert isinstance(rows, list)
+        with (folder / f"{article['name']}.labels.jsonl").open("w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def train_and_validate(
+    data_dir: str, heldout_dir: str, model_dir: str, articles: list[dict[str, object]] | None
+) -> dict[str, object]:
+    """Runs in a child process: train, check the model, then save it (CURRENT swaps last)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="medbrief-retrain-") as tmp:
+        data = Path(data_dir)
+        if articles is not None:
+            data = Path(tmp) / "data"
+            data.mkdir()
+            _write_articles(data, articles)
+        heldout = Path(heldout_dir)
+        model = train(data, None, heldout_dir=heldout, cross_validation=False)
+        staging = Path(tmp) / "staging"
+        save_model(model, staging)
+        record = Analyzer(load_model(staging)).analyze(PROBE)
+        if len(record.paragraphs) != 3:
+            raise RetrainError("the new model failed the probe article")
+        heldout_scores = model.card.heldout
+        f1 = heldout_scores.macro_f1 if heldout_scores else None
+        comparable = heldout_scores is not None and set(heldout_scores.labels) <= set(model.labels)
+        if f1 is not None and comparable and f1 < MIN_HELDOUT_MACRO_F1:
+            raise RetrainError(
+                f"held-out macro-F1 {f1:.3f} is below {MIN_HELDOUT_MACRO_F1}; not swapped in"
+            )
+        previous = current_version(Path(model_dir))
+        save_model(model, Path(model_dir))
+    return RetrainResponse(
+        version=model.version,
+        previous=previous,
+        articles=model.card.data.articles,
+        cross_validation_macro_f1=None,
+        heldout_macro_f1=f1,
+        seconds=round(time.perf_counter() - started, 2),
+    ).model_dump()
+
+
+class Retrainer:
+    """Runs one retrain at a time in a child process so serving never waits on it."""
+
+    def __init__(self, data_dir: Path, model_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.model_dir = model_dir
+        self._lock = asyncio.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    async def run(self, articles: list[LabelledArticleIn] | None) -> RetrainResponse:
+        payload = [a.model_dump() for a in articles] if articles is not None else None
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                try:
+                    result = await loop.run_in_executor(
+                        pool, train_and_validate, str(self.data_dir),
+                        str(self.data_dir / "heldout"), str(self.model_dir), payload,
+                    )
+                except (MedbriefError, ValueError, RetrainError) as exc:
+                    raise RetrainError(str(exc)) from exc
+        return RetrainResponse.model_validate(result)
