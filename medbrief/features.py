@@ -6,12 +6,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
 
 
 @dataclass(frozen=True)
@@ -28,35 +29,62 @@ def samples(texts: Sequence[str]) -> list[Sample]:
     return [Sample(text, i, len(texts)) for i, text in enumerate(texts)]
 
 
+_TOKEN = re.compile(r"(?u)\b\w[\w'’-]*\b")
+
+
+@lru_cache(maxsize=200_000)
+def word_ngrams(text: str, max_n: int) -> tuple[str, ...]:
+    """Lower-cased, accent-stripped word 1..max_n-grams of a text (remembered across calls)."""
+    tokens = _TOKEN.findall(strip_accents_unicode(text.lower()))
+    grams = list(tokens)
+    for n in range(2, max_n + 1):
+        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return tuple(grams)
+
+
+class NGrams:
+    """A picklable analyzer for TfidfVectorizer: word n-grams up to ``max_n``."""
+
+    def __init__(self, max_n: int = 2) -> None:
+        self.max_n = max_n
+
+    def __call__(self, text: str) -> tuple[str, ...]:
+        return word_ngrams(text, self.max_n)
+
+
 class ContextTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     """TF-IDF of each paragraph beside the (down-weighted) TF-IDF of its neighbours."""
 
     def __init__(
         self,
         context_weight: float = 0.5,
-        ngram_range: tuple[int, int] = (1, 2),
+        max_n: int = 2,
         min_df: int = 1,
         max_features: int | None = 30000,
     ) -> None:
         self.context_weight = context_weight
-        self.ngram_range = ngram_range
+        self.max_n = max_n
         self.min_df = min_df
         self.max_features = max_features
 
     def fit(self, X: Sequence[Sample], y: Any = None) -> ContextTfidf:
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X: Sequence[Sample], y: Any = None, **_: Any) -> sp.csr_matrix:
         self.vectorizer_ = TfidfVectorizer(
-            ngram_range=self.ngram_range,
+            analyzer=NGrams(self.max_n),
             min_df=self.min_df,
             max_features=self.max_features,
             sublinear_tf=True,
-            strip_accents="unicode",
-            token_pattern=r"(?u)\b\w[\w'’-]*\b",
         )
-        self.vectorizer_.fit([s.text for s in X])
-        return self
+        own = self.vectorizer_.fit_transform([s.text for s in X]).tocsr()
+        return self._with_context(own, X)
 
     def transform(self, X: Sequence[Sample]) -> sp.csr_matrix:
-        own = self.vectorizer_.transform([s.text for s in X]).tocsr()
+        return self._with_context(self.vectorizer_.transform([s.text for s in X]).tocsr(), X)
+
+    def _with_context(self, own: sp.csr_matrix, X: Sequence[Sample]) -> sp.csr_matrix:
         n = own.shape[0]
         prev_rows = [i - 1 if s.index > 0 and i > 0 else -1 for i, s in enumerate(X)]
         next_rows = [i + 1 if s.index < s.count - 1 and i + 1 < n else -1 for i, s in enumerate(X)]
@@ -119,6 +147,12 @@ def layout_vector(sample: Sample, prev: str, after: str) -> list[float]:
     ]
 
 
+@lru_cache(maxsize=65536)
+def _cached_layout(sample: Sample, prev: str, after: str) -> tuple[float, ...]:
+    """Layout cues, remembered: cross-validation asks for the same paragraph many times."""
+    return tuple(layout_vector(sample, prev, after))
+
+
 class LayoutFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     """Scaled layout cues of each paragraph (position, length, punctuation, neighbours)."""
 
@@ -139,5 +173,5 @@ class LayoutFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             after = X[i + 1].text if sample.index < sample.count - 1 and i + 1 < len(X) else ""
             if sample.count == 1:  # a lone paragraph: neither edge nor neighbours tell anything
                 prev = after = sample.text
-            rows.append(layout_vector(sample, prev, after))
+            rows.append(_cached_layout(sample, prev, after))
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(LAYOUT_NAMES))

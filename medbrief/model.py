@@ -29,6 +29,7 @@ KEEP_VERSIONS = 3
 TRUSTED_TYPES = (
     "medbrief.features.ContextTfidf",
     "medbrief.features.LayoutFeatures",
+    "medbrief.features.NGrams",
     "medbrief.encoder.SentenceEncoder",
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.pipeline.FeatureUnion",

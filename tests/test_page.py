@@ -1,0 +1,144 @@
+"""The web page in a real headless Chromium against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import HELDOUT, ROOT, SEEDS
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM and CHROMEDRIVER) and not os.environ.get("CI"),
+        reason="Chromium not installed (make browser installs it)",
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "MEDBRIEF_MODEL_DIR": str(model_dir), "MEDBRIEF_TRAIN_IF_MISSING": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("the server did not become ready")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1100,1600"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER or "/usr/bin/chromedriver"),
+                              options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for_result(driver: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 20).until(ec.visibility_of_element_located((By.ID, "result")))
+
+
+def test_pasted_article_shows_summary_topics_and_labelled_paragraphs(
+    server: str, browser: object
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(server + "/")  # type: ignore[attr-defined]
+    text = (SEEDS / "003_d68301345416b06b.txt").read_text()
+    driver.execute_script(  # type: ignore[attr-defined]
+        "const t = document.getElementById('text'); t.value = arguments[0];"
+        "t.dispatchEvent(new Event('input'));", text)
+    driver.find_element(By.ID, "go").click()  # type: ignore[attr-defined]
+    wait_for_result(driver)
+    summary = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#summary li")]  # type: ignore[attr-defined]
+    assert len(summary) == 3
+    assert "remission" in summary[0] and summary[0].endswith("trial_results")
+    segments = driver.find_elements(By.CSS_SELECTOR, "#bar div")  # type: ignore[attr-defined]
+    assert len(segments) == 4
+    paragraphs = driver.find_elements(By.CSS_SELECTOR, "#paragraphs .para")  # type: ignore[attr-defined]
+    assert len(paragraphs) == 18
+    labels = [p.get_attribute("data-label") for p in paragraphs]
+    assert labels[-1] == "boilerplate" and "risks" in labels
+    assert "%" in paragraphs[0].text
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "page.png"
+    driver.save_screenshot(str(shot))  # type: ignore[attr-defined]
+    assert shot.stat().st_size > 10_000
+
+
+def test_dropped_markdown_file_is_read_as_markdown(server: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(server + "/")  # type: ignore[attr-defined]
+    source = next(HELDOUT.glob("*.md"))
+    driver.execute_script(  # type: ignore[attr-defined]
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([arguments[0]], arguments[1], {type: 'text/markdown'}));"
+        "document.getElementById('drop').dispatchEvent("
+        "  new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
+        source.read_text(), source.name)
+    time.sleep(0.5)
+    assert "(markdown)" in driver.find_element(By.ID, "file").text  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "go").click()  # type: ignore[attr-defined]
+    wait_for_result(driver)
+    texts = [p.text for p in driver.find_elements(By.CSS_SELECTOR, "#paragraphs .para")]  # type: ignore[attr-defined]
+    assert texts and not any(t.startswith("#") for t in texts)
+
+
+def test_an_error_is_shown_not_thrown(server: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(server + "/")  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "go").click()  # type: ignore[attr-defined]
+    time.sleep(1)
+    assert "text" in driver.find_element(By.ID, "error").text  # type: ignore[attr-defined]
