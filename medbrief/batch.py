@@ -7,7 +7,7 @@ import io
 import json
 import multiprocessing as mp
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -77,14 +77,22 @@ def _init_worker(model_dir: str) -> None:
 
 
 def analyze_paths(
-    analyzer: Analyzer, paths: Sequence[str], options: Options
+    analyzer: Analyzer,
+    paths: Sequence[str],
+    options: Options,
+    read: Callable[[str], Article] | None = None,
 ) -> list[AnalysisRecord | ErrorRecord]:
-    """Records for a chunk of paths, in order; unreadable files give error records."""
+    """Records for a chunk of paths, in order; unreadable files give error records.
+
+    ``read`` turns a path into an article (default: the analyzer reads a local file); it
+    raises InputError for a source that cannot be read.
+    """
+    read = read or (lambda path: analyzer.read_path(Path(path)))
     results: list[AnalysisRecord | ErrorRecord | None] = []
     articles: list[Article] = []
     for path in paths:
         try:
-            articles.append(analyzer.read_path(Path(path)))
+            articles.append(read(path))
             results.append(None)
         except InputError as exc:
             results.append(ErrorRecord(id=Path(path).stem, source=path, error=str(exc)))

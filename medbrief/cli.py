@@ -23,6 +23,7 @@ from medbrief.errors import MedbriefError
 from medbrief.model import load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
+from training.pipeline import FEATURE_SETS
 
 DEFAULT_MODEL_DIR = Path(os.environ.get("MEDBRIEF_MODEL_DIR", "models"))
 DEFAULT_DATA_DIR = Path("seeds")
@@ -76,12 +77,17 @@ def main(verbose: bool) -> None:
 )
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), help="Processes (default: all cores).")
 @click.option("--resume", is_flag=True, help="Skip articles already in --out and append.")
+@click.option(
+    "--scheduler", metavar="ADDRESS",
+    help="Run on a Dask cluster: a scheduler address, or 'local' to start one of --jobs "
+    "workers (needs medbrief[dask]).",
+)
 @sentences_option
 @words_option
 @model_option
 def tag(
     paths: tuple[Path, ...], out: Path | None, fmt: OutputFormat, jobs: int | None,
-    resume: bool, sentences: int, words: int, model_dir: Path,
+    resume: bool, sentences: int, words: int, model_dir: Path, scheduler: str | None = None,
 ) -> None:
     """Tag articles (files, folders searched recursively, or - for stdin).
 
@@ -91,6 +97,8 @@ def tag(
     Example:
 
         medbrief tag articles/ --out tagged.jsonl
+
+        medbrief tag articles/ --out tagged.jsonl --scheduler tcp://scheduler:8786
     """
     if resume and out is None:
         raise click.UsageError("--resume needs --out")
@@ -117,7 +125,13 @@ def tag(
         show = sys.stderr.isatty() and len(todo) > 1
         progress_file: Any = sys.stderr if show else _Null()
         with click.progressbar(length=len(todo), label="tagging", file=progress_file) as bar:
-            for record in tag_paths(todo, model_dir, options, jobs):
+            if scheduler is None:
+                records = tag_paths(todo, model_dir, options, jobs)
+            else:
+                from medbrief.distributed import tag_sources
+
+                records = tag_sources(todo, model_dir, options, scheduler, workers=jobs)
+            for record in records:
                 failures += isinstance(record, ErrorRecord)
                 handle.writelines(record_lines(record, fmt))
                 handle.flush()
@@ -195,8 +209,8 @@ def render_summary(record: AnalysisRecord) -> str:
 )
 @click.option("--heldout", type=click.Path(path_type=Path),
               help="Held-out folder scored into the card (default: DATA/heldout).")
-@click.option("--features", type=click.Choice(["light"]), default="light", show_default=True,
-              help="Feature set of the classifier.")
+@click.option("--features", type=click.Choice(FEATURE_SETS), default="light", show_default=True,
+              help="Feature set of the classifier (encoder and both need the encoder extra).")
 @click.option("--no-cv", is_flag=True, help="Skip the leave-one-article-out cross-validation.")
 def train(data: Path, out: Path, heldout: Path | None, features: str, no_cv: bool) -> None:
     """Train the paragraph classifier and write it with its model card.

@@ -100,7 +100,7 @@ CUE_WEIGHTS = {
 }
 LEAD_WEIGHT = 0.05
 
-Rescorer = Callable[[list["Candidate"]], list[float]]
+Rescorer = Callable[[list["Candidate"], Sequence["Unit"]], list[float]]
 
 
 def candidates(units: Sequence[Unit]) -> list[Candidate]:
@@ -149,7 +149,7 @@ def scored(units: Sequence[Unit], rescorer: Rescorer | None = None) -> list[Cand
     """Candidates, best first, rescored by a learned scorer when one is given."""
     pool = candidates(units)
     if rescorer is not None and pool:
-        pool = [replace(c, score=s) for c, s in zip(pool, rescorer(pool), strict=True)]
+        pool = [replace(c, score=s) for c, s in zip(pool, rescorer(pool, units), strict=True)]
     return sorted(pool, key=lambda c: -c.score)
 
 

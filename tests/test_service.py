@@ -24,8 +24,13 @@ ARTICLE = (SEEDS / "003_d68301345416b06b.txt").read_text()
 @pytest.fixture(scope="module")
 def client(model_dir: Path) -> Iterator[TestClient]:
     app = create_app(
-        Settings(model_dir=model_dir, admin_key=None, max_body_bytes=200_000, max_batch=3,
-                 train_if_missing=False)
+        Settings(
+            model_dir=model_dir,
+            admin_key=None,
+            max_body_bytes=200_000,
+            max_batch=3,
+            train_if_missing=False,
+        )
     )
     with TestClient(app) as c:
         yield c
@@ -54,21 +59,30 @@ def test_analyze_json_returns_the_contract_record(client: TestClient) -> None:
     [
         ("text/plain", ARTICLE),
         ("text/markdown", "# Trial\n\n" + ARTICLE),
-        ("text/html", "<html><body><article>"
-         + "".join(f"<p>{p}</p>" for p in ARTICLE.split("\n\n")) + "</article></body></html>"),
+        (
+            "text/html",
+            "<html><body><article>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE.split("\n\n"))
+            + "</article></body></html>",
+        ),
     ],
 )
 def test_raw_bodies_are_accepted(client: TestClient, kind: str, body: str) -> None:
-    response = client.post("/v1/summarize?sentences=1", content=body.encode(),
-                           headers={"content-type": f"{kind}; charset=utf-8"})
+    response = client.post(
+        "/v1/summarize?sentences=1",
+        content=body.encode(),
+        headers={"content-type": f"{kind}; charset=utf-8"},
+    )
     assert response.status_code == 200, response.text
     summary = response.json()["summary"]
     assert len(summary) == 1 and summary[0]["text"] in ARTICLE
 
 
 def test_batch_analyses_each_article_and_reports_bad_ones(client: TestClient) -> None:
-    response = client.post("/v1/analyze/batch", json={"articles": [
-        {"text": ARTICLE, "id": "good"}, {"text": "   ", "id": "blank"}]})
+    response = client.post(
+        "/v1/analyze/batch",
+        json={"articles": [{"text": ARTICLE, "id": "good"}, {"text": "   ", "id": "blank"}]},
+    )
     assert response.status_code == 200
     good, blank = response.json()
     assert good["id"] == "good" and good["summary"]
@@ -84,43 +98,72 @@ def test_batch_analyses_each_article_and_reports_bad_ones(client: TestClient) ->
         ({"json": {"nothing": 1}}, (422, "invalid_request")),
         ({"json": {"text": "x", "sentences": 999}}, (422, "too_many_sentences")),
         ({"json": {"text": "x", "format": "pdf"}}, (422, "invalid_request")),
-        ({"content": b"{not json", "headers": {"content-type": "application/json"}},
-         (422, "invalid_request")),
-        ({"content": b"\xc3\x28 broken", "headers": {"content-type": "text/plain"}},
-         (422, "unreadable")),
+        (
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            (422, "invalid_request"),
+        ),
+        (
+            {"content": b"\xc3\x28 broken", "headers": {"content-type": "text/plain"}},
+            (422, "unreadable"),
+        ),
         ({"content": b"   ", "headers": {"content-type": "text/plain"}}, (422, "empty")),
-        ({"content": b"x" * 300_000, "headers": {"content-type": "text/plain"}},
-         (413, "too_large")),
-        ({"content": b"%PDF", "headers": {"content-type": "application/pdf"}},
-         (415, "unsupported_media_type")),
+        (
+            {"content": b"x" * 300_000, "headers": {"content-type": "text/plain"}},
+            (413, "too_large"),
+        ),
+        (
+            {"content": b"%PDF", "headers": {"content-type": "application/pdf"}},
+            (415, "unsupported_media_type"),
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_4xx(client: TestClient, kwargs: dict, expected: tuple) -> None:
     assert error_of(client.post("/v1/analyze", **kwargs)) == expected
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.binary(max_size=2000), kind=st.sampled_from(
-    ["text/plain", "text/html", "text/markdown", "application/json"]))
-def test_random_bytes_never_cause_a_server_error(client: TestClient, body: bytes, kind: str) -> None:
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.binary(max_size=2000),
+    kind=st.sampled_from(["text/plain", "text/html", "text/markdown", "application/json"]),
+)
+def test_random_bytes_never_cause_a_server_error(
+    client: TestClient, body: bytes, kind: str
+) -> None:
     response = client.post("/v1/analyze", content=body, headers={"content-type": kind})
     assert response.status_code < 500
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(payload=st.dictionaries(st.sampled_from(["text", "format", "sentences", "words", "id", "x"]),
-                               json_values, max_size=5))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    payload=st.dictionaries(
+        st.sampled_from(["text", "format", "sentences", "words", "id", "x"]),
+        json_values,
+        max_size=5,
+    )
+)
 def test_random_json_never_causes_a_server_error(client: TestClient, payload: dict) -> None:
     for route in ("/v1/analyze", "/v1/summarize"):
-        assert client.post(route, content=json.dumps(payload).encode(),
-                           headers={"content-type": "application/json"}).status_code < 500
+        assert (
+            client.post(
+                route,
+                content=json.dumps(payload).encode(),
+                headers={"content-type": "application/json"},
+            ).status_code
+            < 500
+        )
 
 
 def test_health_readiness_metrics_and_page(client: TestClient) -> None:
@@ -129,16 +172,29 @@ def test_health_readiness_metrics_and_page(client: TestClient) -> None:
     client.post("/v1/analyze", json={"text": ARTICLE})
     metrics = client.get("/metrics").text
     assert 'medbrief_requests_total{method="POST",route="/v1/analyze",status="200"}' in metrics
-    assert "medbrief_request_seconds_bucket" in metrics and "medbrief_model_info{version=" in metrics
+    assert (
+        "medbrief_request_seconds_bucket" in metrics and "medbrief_model_info{version=" in metrics
+    )
     page = client.get("/")
-    assert page.status_code == 200 and "<textarea" in page.text and "http" not in page.text.split(
-        "<script>")[0].split("<style>")[0].replace("http-equiv", "")
+    assert (
+        page.status_code == 200
+        and "<textarea" in page.text
+        and "http"
+        not in page.text.split("<script>")[0].split("<style>")[0].replace("http-equiv", "")
+    )
 
 
 def test_openapi_documents_every_route_and_body(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
-    assert {"/v1/analyze", "/v1/summarize", "/v1/analyze/batch", "/v1/model",
-            "/v1/model/retrain", "/healthz", "/readyz"} <= set(schema["paths"])
+    assert {
+        "/v1/analyze",
+        "/v1/summarize",
+        "/v1/analyze/batch",
+        "/v1/model",
+        "/v1/model/retrain",
+        "/healthz",
+        "/readyz",
+    } <= set(schema["paths"])
     body = schema["paths"]["/v1/analyze"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "text/plain", "text/markdown", "text/html"}
     assert "AnalyzeRequest" in schema["components"]["schemas"]
@@ -166,8 +222,15 @@ def test_retrain_swaps_in_a_new_model_and_a_failed_one_keeps_the_old(
     shutil.copytree(model_dir, models)
     data = tmp_path / "data"
     data.mkdir()
-    app = create_app(Settings(model_dir=models, data_dir=data, admin_key=ADMIN,
-                              train_if_missing=False, reload_seconds=0.2))
+    app = create_app(
+        Settings(
+            model_dir=models,
+            data_dir=data,
+            admin_key=ADMIN,
+            train_if_missing=False,
+            reload_seconds=0.2,
+        )
+    )
     articles = [
         {"name": f"art{i}", "paragraphs": [{"text": t, "label": lab} for t, lab in rows]}
         for i, rows in enumerate(TINY)
@@ -175,14 +238,19 @@ def test_retrain_swaps_in_a_new_model_and_a_failed_one_keeps_the_old(
     with TestClient(app) as c:
         old = c.get("/v1/model").json()["version"]
         assert error_of(c.post("/v1/model/retrain", headers={"x-admin-key": "wrong"})) == (
-            403, "forbidden")
+            403,
+            "forbidden",
+        )
         bad = [{"name": "one", "paragraphs": [{"text": "Only one label.", "label": "x"}]}]
-        failed = c.post("/v1/model/retrain", headers={"x-admin-key": ADMIN},
-                        json={"articles": bad})
-        assert error_of(failed) == (422, "retrain_failed") and "two labels" in failed.json()["detail"]
+        failed = c.post("/v1/model/retrain", headers={"x-admin-key": ADMIN}, json={"articles": bad})
+        assert (
+            error_of(failed) == (422, "retrain_failed") and "two labels" in failed.json()["detail"]
+        )
         assert c.get("/v1/model").json()["version"] == old
         time.sleep(1.1)  # versions are named by the second
-        ok = c.post("/v1/model/retrain", headers={"x-admin-key": ADMIN}, json={"articles": articles})
+        ok = c.post(
+            "/v1/model/retrain", headers={"x-admin-key": ADMIN}, json={"articles": articles}
+        )
         assert ok.status_code == 200, ok.text
         assert ok.json()["previous"] == old and ok.json()["articles"] == 3
         card = c.get("/v1/model").json()

@@ -1,0 +1,304 @@
+"""Batch tagging on a Dask cluster: paths out to the workers, records back in input order.
+
+Needs the ``dask`` extra (``pip install 'medbrief[dask]'``). Only file paths or URLs travel
+to the workers, never article texts; each worker loads the model once, through a worker
+plugin, and checks that its version is the one the client expects. Chunks of paths are
+analysed by :func:`medbrief.batch.analyze_paths`, so records and error records are exactly
+those of the single-machine path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from medbrief.batch import CHUNK, analyze_paths, find_articles
+from medbrief.engine import Analyzer, Article, Options
+from medbrief.errors import InputError, MedbriefError, ModelError
+from medbrief.ingest import SUFFIX_FORMATS, format_for_path, read_article
+from medbrief.model import CARD_FILE, POINTER, current_version, load_model
+from medbrief.record import AnalysisRecord, ErrorRecord
+
+try:
+    from distributed import Client, Future, LocalCluster, get_worker
+    from distributed.diagnostics.plugin import WorkerPlugin
+    from distributed.scheduler import KilledWorker
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise MedbriefError(
+        "running on a Dask cluster needs the dask extra: pip install 'medbrief[dask]'"
+    ) from exc
+
+__all__ = [
+    "LOCAL",
+    "ModelPlugin",
+    "ModelShipment",
+    "find_sources",
+    "is_url",
+    "read_source",
+    "tag_sources",
+]
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+PLUGIN_NAME = "medbrief-model"
+TASKS_PER_THREAD = 4
+
+Ship = Literal["auto", "path", "value"]
+Record = AnalysisRecord | ErrorRecord
+
+
+@dataclass(frozen=True)
+class ModelShipment:
+    """How the model reaches the workers: a folder they can all read, or its files' bytes."""
+
+    version: str
+    model_dir: str | None = None
+    files: tuple[tuple[str, bytes], ...] = ()
+
+    @classmethod
+    def by_path(cls, model_dir: Path) -> ModelShipment:
+        """Workers load ``model_dir`` themselves: it must be readable at the same path."""
+        return cls(_expected_version(model_dir), model_dir=str(Path(model_dir).resolve()))
+
+    @classmethod
+    def by_value(cls, model_dir: Path) -> ModelShipment:
+        """The files of the current version travel once to each worker (a few MB)."""
+        version = _expected_version(model_dir)
+        folder = model_dir / version
+        try:
+            files = tuple(
+                (p.name, p.read_bytes()) for p in sorted(folder.iterdir()) if p.is_file()
+            )
+        except OSError as exc:
+            raise ModelError(f"{folder}: cannot read model ({exc})") from exc
+        return cls(version, files=files)
+
+    def load(self) -> Analyzer:
+        """Load the model on this machine and check that it is the expected version."""
+        if self.model_dir is not None:
+            model = load_model(Path(self.model_dir))
+        else:
+            root = Path(tempfile.mkdtemp(prefix="medbrief-model-"))
+            try:
+                folder = root / self.version
+                folder.mkdir()
+                for name, data in self.files:
+                    (folder / name).write_bytes(data)
+                (root / POINTER).write_text(self.version + "\n")
+                model = load_model(root)
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+        if model.version != self.version:
+            where = self.model_dir or "the shipped model"
+            raise ModelError(
+                f"{where}: worker loaded model {model.version}, expected {self.version}"
+            )
+        return Analyzer(model)
+
+
+def _expected_version(model_dir: Path) -> str:
+    version = current_version(model_dir)
+    if version is None or not (model_dir / version / CARD_FILE).is_file():
+        raise ModelError(f"{model_dir}: no model here (train one with `medbrief train`)")
+    return version
+
+
+class ModelPlugin(WorkerPlugin):
+    """Loads the model once per worker process, when the worker starts or joins."""
+
+    name = PLUGIN_NAME
+
+    def __init__(self, shipment: ModelShipment) -> None:
+        self.shipment = shipment
+        self.analyzer: Analyzer | None = None
+
+    def setup(self, worker: Any = None) -> None:
+        self.analyzer = self.shipment.load()
+        log.info("worker %s loaded model %s", getattr(worker, "address", "?"),
+                 self.shipment.version)
+
+
+def _worker_analyzer(version: str) -> Analyzer:
+    plugin = get_worker().plugins.get(PLUGIN_NAME)
+    if not isinstance(plugin, ModelPlugin):
+        raise ModelError("this worker has no medbrief model (the plugin was not registered)")
+    if plugin.analyzer is None:
+        plugin.setup()
+    assert plugin.analyzer is not None
+    if plugin.analyzer.model.version != version:
+        raise ModelError(
+            f"worker has model {plugin.analyzer.model.version}, expected {version}"
+        )
+    return plugin.analyzer
+
+
+def _tag_chunk(sources: list[str], options: Options, version: str) -> list[Record]:
+    """The task each worker runs: one chunk of paths or URLs in, their records out."""
+    analyzer = _worker_analyzer(version)
+    return analyze_paths(analyzer, sources, options, read=lambda s: read_source(analyzer, s))
+
+
+def is_url(source: str) -> bool:
+    """Whether a source names a file through an fsspec protocol (``s3://``, ``file://``...)."""
+    return "://" in source or "::" in source
+
+
+def read_source(analyzer: Analyzer, source: str) -> Article:
+    """Read a local path as batch tagging does, or a URL through fsspec."""
+    if not is_url(source):
+        return analyzer.read_path(Path(source))
+    import fsspec
+
+    limit = analyzer.max_bytes
+    try:
+        with fsspec.open(source, "rb") as handle:
+            data = handle.read(limit + 1)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{source}: cannot read ({exc})") from exc
+    if len(data) > limit:
+        raise InputError(f"{source}: article too large (the limit is {limit} bytes)")
+    name = PurePosixPath(urlsplit(source.rsplit("::", 1)[-1]).path)
+    document = read_article(data, format_for_path(Path(name.name)), name=source, max_bytes=limit)
+    return Article(document, name.stem, source)
+
+
+def find_sources(sources: Iterable[str]) -> list[str]:
+    """Article files under local paths (as batch tagging finds them) and fsspec URLs.
+
+    A URL naming a folder is searched recursively for article suffixes. Local paths come
+    first, in the single-machine order; then URLs, sorted.
+    """
+    local: list[Path] = []
+    remote: set[str] = set()
+    for source in sources:
+        if not is_url(source):
+            local.append(Path(source))
+            continue
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(source)
+        if fs.isdir(path):
+            remote.update(
+                fs.unstrip_protocol(p) for p in fs.find(path)
+                if PurePosixPath(p).suffix.lower() in SUFFIX_FORMATS
+            )
+        else:
+            remote.add(source)
+    return [str(p) for p in find_articles(local)] + sorted(remote)
+
+
+def tag_sources(
+    sources: Sequence[str | Path],
+    model_dir: Path,
+    options: Options,
+    scheduler: str | Client = LOCAL,
+    *,
+    workers: int | None = None,
+    ship: Ship = "auto",
+    chunk: int = CHUNK,
+    window: int | None = None,
+) -> Iterator[Record]:
+    """Records for every path or URL, in the order given, computed on a Dask cluster.
+
+    ``scheduler`` is a running scheduler's address, a connected Client, or ``local`` to
+    start a LocalCluster of ``workers`` single-threaded processes (default: all cores).
+    ``ship`` says how the model reaches the workers: ``path`` (every worker reads
+    ``model_dir``), ``value`` (its files travel once to each worker) or ``auto`` (path on
+    a local cluster, value on any other). At most ``window`` chunks are in flight (default:
+    four per worker thread); their records are yielded in input order as they arrive.
+    """
+    names = [str(s) for s in sources]
+    if not names:
+        return
+    local = isinstance(scheduler, str) and scheduler == LOCAL
+    if ship == "auto":
+        ship = "path" if local else "value"
+    shipment = (ModelShipment.by_path if ship == "path" else ModelShipment.by_value)(model_dir)
+    with ExitStack() as stack:
+        stack.enter_context(_dask_logs_follow_root())
+        if isinstance(scheduler, Client):
+            client = scheduler
+        elif local:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                    processes=True, dashboard_address="127.0.0.1:0",
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(Client(scheduler))
+            except (OSError, TimeoutError) as exc:
+                raise MedbriefError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
+        _register(client, shipment)
+        threads = sum(client.nthreads().values()) or 1
+        yield from _stream(client, names, options, shipment.version, chunk,
+                           window or TASKS_PER_THREAD * threads)
+
+
+@contextmanager
+def _dask_logs_follow_root() -> Iterator[None]:
+    """Dask logs its progress at INFO; show it only when the root logger would show INFO."""
+    dask_log = logging.getLogger("distributed")
+    level = dask_log.level
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        dask_log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        dask_log.setLevel(level)
+
+
+def _register(client: Client, shipment: ModelShipment) -> None:
+    """Install the model plugin on every worker (and every worker that joins later)."""
+    replies = client.register_plugin(ModelPlugin(shipment), name=PLUGIN_NAME)
+    for worker, reply in (replies or {}).items():
+        if isinstance(reply, dict) and reply.get("status") == "error":
+            raise ModelError(f"worker {worker} cannot load the model: {reply.get('exception')}")
+
+
+def _stream(
+    client: Client, names: list[str], options: Options, version: str, chunk: int, window: int
+) -> Iterator[Record]:
+    """Submit chunks with at most ``window`` in flight; yield their records in order."""
+    chunks = (names[i : i + chunk] for i in range(0, len(names), chunk))
+    run = uuid.uuid4().hex
+    pending: deque[Future[list[Record]]] = deque()
+    try:
+        for number, part in enumerate(chunks):
+            pending.append(
+                client.submit(_tag_chunk, part, options, version,
+                              key=f"medbrief-tag-{run}-{number}")
+            )
+            if len(pending) >= window:
+                yield from _take(pending)
+        while pending:
+            yield from _take(pending)
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _take(pending: deque[Future[list[Record]]]) -> list[Record]:
+    future = pending.popleft()
+    try:
+        records: list[Record] = future.result()
+    except KilledWorker as exc:
+        raise MedbriefError(
+            f"a chunk of articles killed every worker that tried it ({exc}); "
+            "see the workers' logs"
+        ) from exc
+    future.release()
+    return records
