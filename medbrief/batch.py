@@ -8,7 +8,6 @@ import json
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Literal
@@ -16,7 +15,7 @@ from typing import Literal
 from medbrief.engine import Analyzer, Article, Options
 from medbrief.errors import InputError
 from medbrief.ingest import SUFFIX_FORMATS
-from medbrief.model import load_model
+from medbrief.model import TopicModel, load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
 
 OutputFormat = Literal["jsonl", "csv"]
@@ -38,42 +37,40 @@ def find_articles(paths: Iterable[Path]) -> list[Path]:
 
 
 def done_sources(output: Path, fmt: OutputFormat) -> set[str]:
-    """Sources already written to an output file; a half-written last line is cut off."""
+    """Sources already written to an output file, read line by line; a half-written last
+    line (an interrupted run) is cut off."""
     if not output.exists():
         return set()
-    data = output.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with output.open("r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
-        data = data[: data.rfind(b"\n") + 1]
-    text = data.decode("utf-8", errors="replace")
-    if fmt == "csv":
-        return {row["source"] for row in csv.DictReader(io.StringIO(text)) if row.get("source")}
-    sources = set()
-    for line in text.splitlines():
-        try:
-            source = json.loads(line).get("source")
-        except (json.JSONDecodeError, AttributeError):
-            continue
-        if isinstance(source, str):
-            sources.add(source)
-    return sources
+    with output.open("r+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        if size:
+            handle.seek(max(size - 65536, 0))
+            tail = handle.read()
+            if not tail.endswith(b"\n"):
+                cut = tail.rfind(b"\n")
+                handle.truncate(size - len(tail) + cut + 1 if cut >= 0 else 0)
+    with output.open(encoding="utf-8", errors="replace", newline="") as lines:
+        if fmt == "csv":
+            return {row["source"] for row in csv.DictReader(lines) if row.get("source")}
+        return {source for line in lines if (source := _source_of(line)) is not None}
 
 
-@dataclass(frozen=True)
-class Job:
-    """What every worker needs to analyse a chunk of paths."""
-
-    model_dir: str
-    options: Options
+def _source_of(line: str) -> str | None:
+    """The ``source`` of one JSON Lines record, or None for a line that is not one."""
+    try:
+        source = json.loads(line).get("source")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return source if isinstance(source, str) else None
 
 
 _analyzer: Analyzer | None = None
 
 
-def _init_worker(model_dir: str) -> None:
+def _init_worker(model: TopicModel) -> None:
     global _analyzer
-    _analyzer = Analyzer(load_model(Path(model_dir)))
+    _analyzer = Analyzer(model)
 
 
 def analyze_paths(
@@ -116,14 +113,18 @@ def tag_paths(
 ) -> Iterator[AnalysisRecord | ErrorRecord]:
     """Records for every path, in the order given, using ``jobs`` processes."""
     names = [str(p) for p in paths]
+    if not names:
+        return
     jobs = jobs or os.cpu_count() or 1
+    model = load_model(model_dir)  # checked against the trusted types once, here
     if jobs == 1 or len(names) <= CHUNK:
-        analyzer = Analyzer(load_model(model_dir))
+        analyzer = Analyzer(model)
         for chunk in _chunks(names, CHUNK):
             yield from analyze_paths(analyzer, chunk, options)
         return
+    # Workers get the loaded model itself (pickled by us, so trusted): they never parse a file.
     context = mp.get_context("spawn" if os.name == "nt" else "forkserver")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(str(model_dir),)) as pool:
+    with context.Pool(jobs, initializer=_init_worker, initargs=(model,)) as pool:
         work = ((chunk, options) for chunk in _chunks(names, CHUNK))
         for records in pool.imap(_work, work):
             yield from records

@@ -32,13 +32,13 @@ def samples(texts: Sequence[str]) -> list[Sample]:
 _TOKEN = re.compile(r"(?u)\b\w[\w'’-]*\b")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=8192)
 def word_ngrams(text: str, max_n: int) -> tuple[str, ...]:
     """Lower-cased, accent-stripped word 1..max_n-grams of a text (remembered across calls)."""
     tokens = _TOKEN.findall(strip_accents_unicode(text.lower()))
     grams = list(tokens)
     for n in range(2, max_n + 1):
-        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+        grams.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)), strict=False)))
     return tuple(grams)
 
 
@@ -82,25 +82,43 @@ class ContextTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return self._with_context(own, X)
 
     def transform(self, X: Sequence[Sample]) -> sp.csr_matrix:
-        return self._with_context(self.vectorizer_.transform([s.text for s in X]).tocsr(), X)
+        return self._with_context(self._tfidf([s.text for s in X]), X)
+
+    def _tfidf(self, texts: list[str]) -> sp.csr_matrix:
+        """What ``vectorizer_.transform`` gives (sublinear tf, idf, L2 rows), counted with
+        plain dictionary look-ups: much faster on paragraphs full of unseen n-grams."""
+        vocabulary = self.vectorizer_.vocabulary_
+        idf = self.vectorizer_.idf_
+        analyzer = self.vectorizer_.analyzer
+        indptr, indices, values = [0], [], []
+        for text in texts:
+            counts: dict[int, int] = {}
+            for gram in analyzer(text):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            columns = sorted(counts)
+            row = np.array([counts[c] for c in columns], dtype=np.float64)
+            row = (np.log(row) + 1.0) * idf[columns]
+            norm = np.sqrt(row @ row) if len(row) else 0.0
+            indices.extend(columns)
+            values.extend((row / norm if norm else row).tolist())
+            indptr.append(len(indices))
+        shape = (len(texts), len(idf))
+        return sp.csr_matrix((np.array(values), np.array(indices, dtype=np.int32), indptr), shape)
 
     def _with_context(self, own: sp.csr_matrix, X: Sequence[Sample]) -> sp.csr_matrix:
         n = own.shape[0]
-        prev_rows = [i - 1 if s.index > 0 and i > 0 else -1 for i, s in enumerate(X)]
-        next_rows = [i + 1 if s.index < s.count - 1 and i + 1 < n else -1 for i, s in enumerate(X)]
-        prev = _pick_rows(own, prev_rows) * self.context_weight
-        after = _pick_rows(own, next_rows) * self.context_weight
+        if n == 0:
+            return sp.hstack([own, own, own], format="csr")
+        zero = sp.csr_matrix((1, own.shape[1]))
+        has_prev = np.array([s.index > 0 and i > 0 for i, s in enumerate(X)], dtype=float)
+        has_next = np.array([s.index < s.count - 1 and i + 1 < n for i, s in enumerate(X)], float)
+        shifted_down = sp.vstack([zero, own[:-1]], format="csr")  # row i holds row i - 1
+        shifted_up = sp.vstack([own[1:], zero], format="csr")  # row i holds row i + 1
+        prev = sp.diags(has_prev * self.context_weight) @ shifted_down
+        after = sp.diags(has_next * self.context_weight) @ shifted_up
         return sp.hstack([own, prev, after], format="csr")
-
-
-def _pick_rows(matrix: sp.csr_matrix, rows: list[int]) -> sp.csr_matrix:
-    """Rows of ``matrix`` by index, with -1 giving an empty row."""
-    valid = np.array([r >= 0 for r in rows])
-    selector = sp.csr_matrix(
-        (np.ones(int(valid.sum())), (np.flatnonzero(valid), [r for r in rows if r >= 0])),
-        shape=(len(rows), matrix.shape[0]),
-    )
-    return (selector @ matrix).tocsr()
 
 
 _URL = re.compile(r"https?://|www\.|\.com\b|\.org\b|@\w")
@@ -116,24 +134,21 @@ LAYOUT_NAMES = (
 )  # fmt: skip
 
 
-def layout_vector(sample: Sample, prev: str, after: str) -> list[float]:
-    """Layout cues of one paragraph: where it sits, how long it is, what it is made of."""
-    text = sample.text
+@lru_cache(maxsize=8192)
+def text_cues(text: str) -> tuple[float, ...]:
+    """What a paragraph's text alone shows: length, case, digits, symbols, links, quotes.
+
+    Remembered, since cross-validation asks for the same paragraph many times.
+    """
     words = _WORD.findall(text)
     n_words = len(words)
-    letters = [c for c in text if c.isalpha()] or [""]
     chars = max(len(text), 1)
-    last = sample.count - 1
-    # A lone paragraph has no position to speak of: give it neutral position cues.
-    position = [sample.index / last, (last - sample.index) / last] if last else [0.5, 0.5]
-    return [
-        *position,
-        float(sample.index == 0 and last > 0),
-        float(sample.index == last and last > 0),
+    return (
+        float(n_words),
         math.log1p(n_words),
         math.log1p(len(text)),
         float(bool(_TERMINAL.search(text))),
-        sum(c.isupper() for c in letters) / len(letters),
+        sum(map(str.isupper, text)) / max(sum(map(str.isalpha, text)), 1),
         len(_DIGIT.findall(text)) / chars,
         len(_PUNCT.findall(text)) / chars,
         sum(w[:1].isupper() for w in words) / max(n_words, 1),
@@ -141,16 +156,26 @@ def layout_vector(sample: Sample, prev: str, after: str) -> list[float]:
         float(n_words <= 4),
         float(text.rstrip().endswith("?")),
         float(":" in text[:40]),
-        math.log1p(len(_WORD.findall(prev))),
-        math.log1p(len(_WORD.findall(after))),
         float(any(q in text for q in "\"“”")),
+    )
+
+
+def layout_vector(sample: Sample, prev_words: float, after_words: float) -> list[float]:
+    """Layout cues of one paragraph: where it sits, how long it and its neighbours are,
+    what it is made of (the order of LAYOUT_NAMES)."""
+    _, *cues, quote = text_cues(sample.text)
+    last = sample.count - 1
+    # A lone paragraph has no position to speak of: give it neutral position cues.
+    position = [sample.index / last, (last - sample.index) / last] if last else [0.5, 0.5]
+    return [
+        *position,
+        float(sample.index == 0 and last > 0),
+        float(sample.index == last and last > 0),
+        *cues,
+        math.log1p(prev_words),
+        math.log1p(after_words),
+        quote,
     ]
-
-
-@lru_cache(maxsize=65536)
-def _cached_layout(sample: Sample, prev: str, after: str) -> tuple[float, ...]:
-    """Layout cues, remembered: cross-validation asks for the same paragraph many times."""
-    return tuple(layout_vector(sample, prev, after))
 
 
 class LayoutFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
@@ -167,11 +192,12 @@ class LayoutFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     @staticmethod
     def _raw(X: Sequence[Sample]) -> np.ndarray:
+        words = [text_cues(s.text)[0] for s in X]
         rows = []
         for i, sample in enumerate(X):
-            prev = X[i - 1].text if sample.index > 0 and i > 0 else ""
-            after = X[i + 1].text if sample.index < sample.count - 1 and i + 1 < len(X) else ""
+            prev = words[i - 1] if sample.index > 0 and i > 0 else 0.0
+            after = words[i + 1] if sample.index < sample.count - 1 and i + 1 < len(X) else 0.0
             if sample.count == 1:  # a lone paragraph: neither edge nor neighbours tell anything
-                prev = after = sample.text
-            rows.append(_cached_layout(sample, prev, after))
+                prev = after = words[i]
+            rows.append(layout_vector(sample, prev, after))
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(LAYOUT_NAMES))

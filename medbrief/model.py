@@ -6,13 +6,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import skops.io as sio
+import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from medbrief.card import ModelCard
 from medbrief.errors import ModelError
@@ -46,12 +49,49 @@ TRUSTED_TYPES = (
 
 
 @dataclass(frozen=True)
+class _Linear:
+    """A fitted union of features and one-vs-rest logistic regressions, unrolled: the same
+    probabilities as the pipeline's, without scikit-learn's per-call checks."""
+
+    parts: list[tuple[Any, float]]
+    weights: np.ndarray
+    intercepts: np.ndarray
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, labels: list[str]) -> _Linear | None:
+        features, classifier = pipeline.steps[0][1], pipeline.steps[-1][1]
+        if len(pipeline.steps) != 2 or not isinstance(features, FeatureUnion):
+            return None
+        if not isinstance(classifier, OneVsRestClassifier) or len(classifier.classes_) < 3:
+            return None
+        estimators = classifier.estimators_
+        if not all(isinstance(e, LogisticRegression) for e in estimators):
+            return None
+        order = [list(classifier.classes_).index(label) for label in labels]
+        weights = np.column_stack([estimators[i].coef_.ravel() for i in order])
+        intercepts = np.array([float(estimators[i].intercept_[0]) for i in order])
+        scale = features.transformer_weights or {}
+        parts = [(t, float(scale.get(name, 1.0))) for name, t in features.transformer_list]
+        return cls(parts, weights, intercepts)
+
+    def predict_proba(self, batch: list[Any]) -> np.ndarray:
+        X = sp.hstack([t.transform(batch) * w for t, w in self.parts], format="csr")
+        probs = expit(np.asarray(X @ self.weights) + self.intercepts)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return np.asarray(probs)
+
+
+@dataclass(frozen=True)
 class TopicModel:
     """A fitted paragraph classifier, its optional summary sentence scorer, and its card."""
 
     pipeline: Pipeline
     card: ModelCard
     scorer: LogisticRegression | None = None
+    _linear: _Linear | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_linear", _Linear.of(self.pipeline, self.labels))
 
     @property
     def labels(self) -> list[str]:
@@ -66,9 +106,11 @@ class TopicModel:
         batch = [s for texts in articles for s in samples(texts)]
         if not batch:
             return [np.zeros((0, len(self.labels))) for _ in articles]
-        probs = self.pipeline.predict_proba(batch)
-        order = [list(self.pipeline.classes_).index(label) for label in self.labels]
-        probs = probs[:, order]
+        if self._linear is not None:
+            probs = self._linear.predict_proba(batch)
+        else:
+            order = [list(self.pipeline.classes_).index(label) for label in self.labels]
+            probs = self.pipeline.predict_proba(batch)[:, order]
         out, start = [], 0
         for texts in articles:
             out.append(probs[start : start + len(texts)])
@@ -79,6 +121,8 @@ class TopicModel:
 def save_model(model: TopicModel, root: Path) -> Path:
     """Write a model as a new version folder under ``root`` and point CURRENT at it atomically."""
     root.mkdir(parents=True, exist_ok=True)
+    import skops.io as sio  # heavy (it walks all of scikit-learn): only when saving or loading
+
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     try:
         sio.dump(model.pipeline, staging / MODEL_FILE)
@@ -137,6 +181,8 @@ def load_model(root: Path) -> TopicModel:
 
 def _load_trusted(path: Path) -> object:
     """Load a skops file, refusing any type outside TRUSTED_TYPES."""
+    import skops.io as sio
+
     untrusted = sio.get_untrusted_types(file=path)
     unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if unknown:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from medbrief.summary import _WORD, STOPWORDS, TOPIC_PRIORITY, Candidate, Unit, candidates
+from medbrief.summary import (
+    _WORD,
+    CUE_NAMES,
+    STOPWORDS,
+    TOPIC_PRIORITY,
+    Candidate,
+    Unit,
+    candidates,
+)
 
-CUE_NAMES = tuple(Candidate(0, 0, "", "", 0.0, frozenset(), 0).cues())
 N_FEATURES = 9 + len(CUE_NAMES) + len(TOPIC_PRIORITY)
 
 
@@ -23,25 +32,35 @@ def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.nd
     opening = {
         w for u in units[:2] for w in _WORD.findall(u.text.lower()) if w not in STOPWORDS
     }
+    topic_best: dict[str, float] = {}
+    topic_paragraphs: dict[str, list[int]] = {}
+    rank_in_topic: dict[int, int] = {}
+    in_paragraph: dict[int, int] = {}
+    seen: Counter[str] = Counter()
+    for i, c in enumerate(in_reading_order):
+        topic_best[c.label] = max(topic_best.get(c.label, 0.0), c.score)
+        rank_in_topic[id(c)] = seen[c.label]
+        seen[c.label] += 1
+        paragraphs = topic_paragraphs.setdefault(c.label, [])
+        if not paragraphs or paragraphs[-1] != c.paragraph:
+            paragraphs.append(c.paragraph)
+        previous = in_reading_order[i - 1] if i else c
+        follows = previous is not c and previous.paragraph == c.paragraph
+        in_paragraph[id(c)] = in_paragraph[id(previous)] + 1 if follows else 0
     rows = []
     for c in pool:
-        same = [o for o in in_reading_order if o.label == c.label]
-        topic_best = max(o.score for o in same) or 1.0
-        rank_in_topic = next(i for i, o in enumerate(same) if o is c)
-        topic_paragraphs = sorted({o.paragraph for o in same})
-        in_paragraph = sum(1 for o in pool if o.paragraph == c.paragraph and o.start < c.start)
         rows.append(
             [
-                math.log1p(rank_in_topic),
-                math.log1p(topic_paragraphs.index(c.paragraph)),
-                math.log1p(in_paragraph),
+                math.log1p(rank_in_topic[id(c)]),
+                math.log1p(topic_paragraphs[c.label].index(c.paragraph)),
+                math.log1p(in_paragraph[id(c)]),
                 position[id(c)] / max(len(pool) - 1, 1),
                 math.log(max(c.length, 1)),
-                c.score / topic_best,
+                c.score / (topic_best[c.label] or 1.0),
                 c.score / best,
                 len(c.words & opening) / max(len(c.words), 1),
                 float(" said" in c.text or " says" in c.text),
-                *c.cues().values(),
+                *c.cues.values(),
                 *(float(c.label == label) for label in TOPIC_PRIORITY),
             ]
         )
@@ -55,8 +74,10 @@ class SentenceScorer:
         self.classifier = classifier
 
     def __call__(self, pool: list[Candidate], units: Sequence[Unit]) -> list[float]:
-        features = sentence_features(pool, units)
-        return [float(p) for p in self.classifier.predict_proba(features)[:, 1]]
+        # The logistic regression's probability, computed directly: the same number as
+        # predict_proba without its per-call input checks.
+        logits = sentence_features(pool, units) @ self.classifier.coef_[0]
+        return expit(logits + self.classifier.intercept_[0]).tolist()  # type: ignore[no-any-return]
 
 
 def fit_scorer(

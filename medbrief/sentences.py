@@ -24,9 +24,25 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text``, in order, covering its words."""
     if not text.strip():
         return []
-    _, offsets = blingfire.text_to_sentences_and_offsets(text)
-    spans = _rejoin([(int(s), int(e)) for s, e in offsets], text)
+    spans = _rejoin(_blingfire_spans(text), text)
     return [piece for span in spans for piece in _split_units(span, text)]
+
+
+def _blingfire_spans(text: str) -> list[tuple[int, int]]:
+    """blingfire's sentences located in ``text`` (finding them beats its offsets API)."""
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in blingfire.text_to_sentences(text).split("\n"):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        start = text.find(sentence, cursor)
+        if start < 0:  # blingfire normalised something: fall back to its own offsets
+            _, offsets = blingfire.text_to_sentences_and_offsets(text)
+            return [(int(s), int(e)) for s, e in offsets]
+        spans.append((start, start + len(sentence)))
+        cursor = start + len(sentence)
+    return spans
 
 
 def sentences(text: str) -> list[str]:

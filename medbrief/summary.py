@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from medbrief.sentences import split_sentences
 
@@ -63,6 +63,22 @@ class Unit:
     confidence: float
 
 
+def sentence_cues(text: str, label: str) -> dict[str, float]:
+    """What a reader notices about a sentence: numbers, topic cues, quotes, questions."""
+    cue = CUES.get(label)
+    return {
+        "numbers": float(min(len(_NUMBER.findall(text)), 4)),
+        "topic_cues": float(min(len(cue.findall(text)), 3)) if cue else 0.0,
+        "quoted": float(bool(_QUOTED.search(text))),
+        "dangling": float(bool(_DANGLING.match(text))),
+        "question": float(text.endswith("?")),
+        "long": float(len(text.split()) > 50),
+    }
+
+
+CUE_NAMES = tuple(sentence_cues("", ""))
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A sentence that may go into the summary, with the cues that score it."""
@@ -74,29 +90,17 @@ class Candidate:
     score: float
     words: frozenset[str]
     rank: int
+    cues: dict[str, float] = field(compare=False)
 
     @property
     def length(self) -> int:
         return len(self.text.split())
 
-    def cues(self) -> dict[str, float]:
-        """What a reader notices about the sentence: numbers, topic cues, quotes, questions."""
-        cue = CUES.get(self.label)
-        return {
-            "numbers": float(min(len(_NUMBER.findall(self.text)), 4)),
-            "topic_cues": float(min(len(cue.findall(self.text)), 3)) if cue else 0.0,
-            "quoted": float(bool(_QUOTED.search(self.text))),
-            "dangling": float(bool(_DANGLING.match(self.text))),
-            "question": float(self.text.endswith("?")),
-            "first_in_paragraph": float(self.start == 0),
-            "long": float(self.length > 50),
-        }
-
 
 # Multipliers of the built-in scoring, chosen on the training articles' reference summaries.
 CUE_WEIGHTS = {
     "numbers": 0.04, "topic_cues": 0.2, "quoted": -0.65, "dangling": -0.5, "question": -0.7,
-    "first_in_paragraph": 0.0, "long": -0.3,
+    "long": -0.3,
 }
 LEAD_WEIGHT = 0.05
 
@@ -118,13 +122,13 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
         if len(text.split()) < 6 or not _TERMINAL.search(text):
             continue
         centrality = sum(math.log1p(freq[w]) for w in set(words)) / math.sqrt(max(len(words), 1))
-        c = Candidate(unit.index, start, text, unit.label, 0.0, frozenset(words), rank)
+        cues = sentence_cues(text, unit.label)
         score = centrality * unit.confidence / (1.0 + LEAD_WEIGHT * rank)
-        for name, value in c.cues().items():
-            score *= (1.0 + CUE_WEIGHTS[name]) ** value if CUE_WEIGHTS[name] < 0 else (
-                1.0 + CUE_WEIGHTS[name] * value
-            )
-        out.append(replace(c, score=score))
+        for name, value in cues.items():
+            weight = CUE_WEIGHTS[name]
+            score *= (1.0 + weight) ** value if weight < 0 else 1.0 + weight * value
+        words_set = frozenset(words)
+        out.append(Candidate(unit.index, start, text, unit.label, score, words_set, rank, cues))
     return out
 
 
