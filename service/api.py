@@ -167,6 +167,12 @@ def analyze_batch(
         raise ServiceError(
             413, "batch_too_large", f"at most {settings.max_batch} articles per batch"
         )
+    for req in batch.articles:
+        if req.sentences > settings.max_sentences:  # a bad request, not a bad article
+            raise ServiceError(
+                422, "too_many_sentences",
+                f"sentences: at most {settings.max_sentences} may be asked for",
+            )
     out: list[AnalysisRecord | ErrorRecord] = []
     for req in batch.articles:
         try:

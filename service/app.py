@@ -7,7 +7,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from importlib.resources import files
 from typing import Any
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_handlers(app)
     _install_observability(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    _document_raw_bodies(app)
+    _document_raw_bodies(app, settings)
     return app
 
 
@@ -138,8 +138,10 @@ async def _first_model(retrainer: Retrainer, holder: ModelHolder) -> None:
     await asyncio.to_thread(holder.refresh)
 
 
-def _error(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail, "code": code}, status_code=status)
+def _error(
+    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -149,7 +151,8 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
+        # Keep the exception's headers: a 405 must carry Allow (RFC 9110).
+        return _error(exc.status_code, f"http_{exc.status_code}", str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -185,8 +188,12 @@ def _install_observability(app: FastAPI) -> None:
             }))
 
 
-def _document_raw_bodies(app: FastAPI) -> None:
-    """Put AnalyzeRequest in the OpenAPI components: the article routes refer to it."""
+def _document_raw_bodies(app: FastAPI, settings: Settings) -> None:
+    """Put AnalyzeRequest in the OpenAPI components: the article routes refer to it.
+
+    The limits that come from settings (summary sentences, batch size) are written into
+    the document too, so a client can see them.
+    """
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -199,10 +206,23 @@ def _document_raw_bodies(app: FastAPI) -> None:
             for name, definition in model_schema.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components.setdefault(model.__name__, model_schema)
+        _set_limits(schema, settings)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _set_limits(schema: dict[str, Any], settings: Settings) -> None:
+    components = schema["components"]["schemas"]
+    components["AnalyzeRequest"]["properties"]["sentences"]["maximum"] = settings.max_sentences
+    components["BatchRequest"]["properties"]["articles"]["maxItems"] = settings.max_batch
+    for operation in (op for item in schema["paths"].values() for op in item.values()):
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "sentences":
+                for branch in parameter["schema"].get("anyOf", [parameter["schema"]]):
+                    if branch.get("type") == "integer":
+                        branch["maximum"] = settings.max_sentences
 
 
 app = create_app()

@@ -61,7 +61,7 @@ def build_pipeline(options: TrainingOptions) -> Pipeline:
         # The dual problem is the fast one when features far outnumber paragraphs.
         LogisticRegression(
             C=options.C, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000,
-            random_state=0,
+            tol=1e-3, random_state=0,
         )
     )
     return Pipeline([("features", features), ("classifier", classifier)])
