@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Sequence
@@ -83,6 +84,25 @@ class ContextTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     def transform(self, X: Sequence[Sample]) -> sp.csr_matrix:
         return self._with_context(self._tfidf([s.text for s in X]), X)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Persist the vocabulary as one array of terms, not a dict of thousands of entries:
+        a model file then loads (and is audited by skops) in a fraction of the time."""
+        state = dict(super().__getstate__())
+        vectorizer = state.get("vectorizer_")
+        if vectorizer is not None and getattr(vectorizer, "vocabulary_", None) is not None:
+            vocabulary = vectorizer.vocabulary_
+            state["terms_"] = np.array(sorted(vocabulary, key=vocabulary.__getitem__))
+            vectorizer = copy.copy(vectorizer)
+            vectorizer.vocabulary_ = {}
+            state["vectorizer_"] = vectorizer
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        terms = state.pop("terms_", None)
+        super().__setstate__(state)
+        if terms is not None:
+            self.vectorizer_.vocabulary_ = {str(t): i for i, t in enumerate(terms)}
 
     def _tfidf(self, texts: list[str]) -> sp.csr_matrix:
         """What ``vectorizer_.transform`` gives (sublinear tf, idf, L2 rows), counted with

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -42,7 +44,9 @@ ARTICLE_BODY = {
         "required": True,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/AnalyzeRequest"}},
-            **{kind: {"schema": {"type": "string"}} for kind in RAW_FORMATS},
+            # a blank raw body (422 "empty") or one with NUL bytes (422 "unreadable") is refused
+            **{kind: {"schema": {"type": "string", "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$"}}
+               for kind in RAW_FORMATS},
         },
     }
 }
@@ -87,12 +91,18 @@ async def article_request(
 ) -> tuple[AnalyzeRequest, bytes | None]:
     """The article of a request: a JSON AnalyzeRequest, or a raw text/markdown/html body."""
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if sentences is not None and sentences > settings.max_sentences:  # whatever the body
+        raise ServiceError(
+            422, "too_many_sentences",
+            f"sentences: at most {settings.max_sentences} may be asked for",
+        )
     body = await request.body()
     if kind in RAW_FORMATS:
         if not body.strip():
             raise ServiceError(422, "empty", "the request body is empty")
         fields: dict[str, Any] = {"text": "-", "format": RAW_FORMATS[kind], "id": id}
-        fields.update({k: v for k, v in {"sentences": sentences, "words": words}.items() if v})
+        given = {"sentences": sentences, "words": words}
+        fields.update({k: v for k, v in given.items() if v is not None})
         return AnalyzeRequest(**fields), body
     if kind != "application/json":
         raise ServiceError(415, "unsupported_media_type", f"unsupported content type {kind!r}")
@@ -150,9 +160,7 @@ def analyze(article: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -
     summary="Summarise one article",
 )
 def summarize(article: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -> SummaryResponse:
-    req, raw = article
-    read = _read(analyzer, req, raw, settings)
-    record = analyzer.analyze_many([read], Options(req.sentences, req.words))[0]
+    record = analyze(article, analyzer, settings)
     return SummaryResponse(summary=record.summary, model=record.model)
 
 
@@ -213,7 +221,7 @@ async def retrain(
         result = await retrainer.run(body.articles if body else None)
     except RetrainError as exc:
         raise ServiceError(422, "retrain_failed", str(exc)) from exc
-    holder.refresh()
+    await asyncio.to_thread(holder.refresh)  # loading must not stall this worker's loop
     return result
 
 
@@ -227,7 +235,7 @@ def healthz() -> Health:
 def readyz(holder: Annotated[ModelHolder, Depends(get_holder)]) -> Ready:
     if holder.version is None:
         raise ServiceError(503, "not_ready", holder.last_error or "no model is loaded yet")
-    return Ready(version=holder.version)
+    return Ready(version=holder.version, worker=os.getpid())
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics")

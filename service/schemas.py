@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from medbrief.record import ModelInfo, SummarySentence
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
@@ -18,6 +18,14 @@ class AnalyzeRequest(BaseModel):
     sentences: int = Field(default=DEFAULT_SENTENCES, ge=0, description="summary length")
     words: int = Field(default=DEFAULT_WORDS, ge=1, le=2000, description="summary word budget")
     id: str | None = Field(default=None, max_length=500)
+
+    @field_validator("sentences", "words", mode="before")
+    @classmethod
+    def _json_integer(cls, value: object) -> object:
+        """A JSON-Schema integer: 3 or 3.0, never true/false or "3" (no lax coercion)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("Input should be a valid integer")
+        return value
 
 
 class BatchRequest(BaseModel):
@@ -71,6 +79,7 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: Literal["ready"] = "ready"
     version: str
+    worker: int = Field(description="pid of the worker process that answered")
 
 
 class ErrorBody(BaseModel):
