@@ -24,7 +24,6 @@ SUFFIX_FORMATS: dict[str, Format] = {
 }
 MAX_BYTES = 5_000_000
 
-_WS = re.compile(r"\s+")
 _BULLET = re.compile(r"^\s*(?:[•·▪◦‣●*+\-–]|\d{1,3}[.)])\s+(?=\S)")
 _LINK_FRAGMENT = re.compile(
     r"^((?:Read more|Read also|Also read|See also|Related|Recommended|More)\s*:\s*"
@@ -57,7 +56,7 @@ class Document:
 
 def collapse(text: str) -> str:
     """Collapse every run of white space to one space and strip the ends."""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def decode(data: bytes, name: str = "input") -> str:

@@ -19,7 +19,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from medbrief.card import ModelCard
 from medbrief.errors import ModelError
-from medbrief.features import samples
+from medbrief.features import Projection, Sample, samples
 
 BOILERPLATE = "boilerplate"
 MODEL_FILE = "model.skops"
@@ -51,10 +51,11 @@ TRUSTED_TYPES = (
 @dataclass(frozen=True)
 class _Linear:
     """A fitted union of features and one-vs-rest logistic regressions, unrolled: the same
-    probabilities as the pipeline's, without scikit-learn's per-call checks."""
+    probabilities as the pipeline's, without scikit-learn's per-call checks. Feature steps
+    that offer a ``projector`` score a batch straight against their rows of the weights,
+    never building the feature matrix; others are transformed and multiplied."""
 
-    parts: list[tuple[Any, float]]
-    weights: np.ndarray
+    projections: list[Projection]
     intercepts: np.ndarray
 
     @classmethod
@@ -71,14 +72,35 @@ class _Linear:
         weights = np.column_stack([estimators[i].coef_.ravel() for i in order])
         intercepts = np.array([float(estimators[i].intercept_[0]) for i in order])
         scale = features.transformer_weights or {}
-        parts = [(t, float(scale.get(name, 1.0))) for name, t in features.transformer_list]
-        return cls(parts, weights, intercepts)
+        projections: list[Projection] = []
+        start = 0
+        for name, transformer in features.transformer_list:
+            if not hasattr(transformer, "projector"):
+                steps = [(t, float(scale.get(n, 1.0))) for n, t in features.transformer_list]
+                return cls([_Transformed(steps, weights)], intercepts)
+            width = transformer.feature_width()
+            block = weights[start : start + width] * float(scale.get(name, 1.0))
+            projections.append(transformer.projector(block))
+            start += width
+        return cls(projections, intercepts)
 
-    def predict_proba(self, batch: list[Any]) -> np.ndarray:
-        X = sp.hstack([t.transform(batch) * w for t, w in self.parts], format="csr")
-        probs = expit(np.asarray(X @ self.weights) + self.intercepts)
+    def predict_proba(self, batch: list[Sample]) -> np.ndarray:
+        logits = self.intercepts + sum(project(batch) for project in self.projections)
+        probs = expit(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         return np.asarray(probs)
+
+
+@dataclass(frozen=True)
+class _Transformed:
+    """The plain route: every feature step transforms, the union is multiplied by the weights."""
+
+    steps: list[tuple[Any, float]]
+    weights: np.ndarray
+
+    def __call__(self, batch: Sequence[Sample]) -> np.ndarray:
+        X = sp.hstack([t.transform(batch) * w for t, w in self.steps], format="csr")
+        return np.asarray(X @ self.weights)
 
 
 @dataclass(frozen=True)
@@ -92,6 +114,10 @@ class TopicModel:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_linear", _Linear.of(self.pipeline, self.labels))
+
+    def __reduce__(self) -> tuple[type[TopicModel], tuple[Pipeline, ModelCard, Any]]:
+        """Pickled (to worker processes) as its parts; the unrolled form is rebuilt there."""
+        return (TopicModel, (self.pipeline, self.card, self.scorer))
 
     @property
     def labels(self) -> list[str]:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 
 import blingfire
+
+# blingfire always ends a sentence at a paragraph separator, so one call splits many texts.
+_SEPARATOR = "\u2029"
 
 # Abbreviations blingfire keeps as non-final even when a sentence ends on them: units
 # before any capitalised word, and U.S./U.K.-style initials before a typical sentence start.
@@ -22,10 +27,26 @@ _NO_BREAK = re.compile(
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text``, in order, covering its words."""
-    if not text.strip():
-        return []
-    spans = _rejoin(_blingfire_spans(text), text)
-    return [piece for span in spans for piece in _split_units(span, text)]
+    return split_many([text])[0]
+
+
+def split_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+    """``split_sentences`` of every text, with one pass of blingfire over all of them."""
+    starts, cursor = [], 0
+    for text in texts:
+        starts.append(cursor)
+        cursor += len(text) + len(_SEPARATOR)
+    joined = _SEPARATOR.join(texts)
+    found: list[list[tuple[int, int]]] = [[] for _ in texts]
+    for start, end in _blingfire_spans(joined) if joined.strip() else []:
+        i = bisect_right(starts, start) - 1
+        if end > starts[i] + len(texts[i]):  # ran across a separator: split one by one
+            return [split_many([text])[0] for text in texts] if len(texts) > 1 else [[]]
+        found[i].append((start - starts[i], end - starts[i]))
+    return [
+        [piece for span in _rejoin(spans, text) for piece in _split_units(span, text)]
+        for text, spans in zip(texts, found, strict=True)
+    ]
 
 
 def _blingfire_spans(text: str) -> list[tuple[int, int]]:

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from medbrief.errors import LabelFileError, ModelError
-from medbrief.model import CARD_FILE, MODEL_FILE, POINTER, current_version, load_model
+from medbrief.features import samples
+from medbrief.model import (
+    CARD_FILE,
+    MODEL_FILE,
+    POINTER,
+    TopicModel,
+    current_version,
+    load_model,
+)
 from tests.conftest import write_labelled
 from training.data import load_dir
 from training.train import train
@@ -145,3 +153,14 @@ def test_missing_model_folder_says_how_to_make_one(tmp_path: Path) -> None:
     (tmp_path / "broken" / POINTER).write_text("v1\n")
     with pytest.raises(ModelError, match="cannot load"):
         load_model(tmp_path / "broken")
+
+
+def test_the_unrolled_predictor_gives_the_pipelines_probabilities(model: TopicModel) -> None:
+    articles = [
+        ["Accept all cookies.", "Nine of ten patients went into remission.", "Share this."],
+        ["The cells attack the kidneys.", "Next year a larger trial will begin."],
+    ]
+    order = [list(model.pipeline.classes_).index(label) for label in model.labels]
+    for texts, fast in zip(articles, model.predict_proba(articles), strict=True):
+        slow = model.pipeline.predict_proba(samples(texts))[:, order]
+        np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)
