@@ -104,7 +104,7 @@ class ContextTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     def __getstate__(self) -> dict[str, Any]:
         """Persist the vocabulary as one array of terms, not a dict of thousands of entries:
-        a model file then loads (and is audited by skops) in a fraction of the time."""
+        a model file then saves and loads in a fraction of the time."""
         state = dict(super().__getstate__())
         vectorizer = state.get("vectorizer_")
         if vectorizer is not None and getattr(vectorizer, "vocabulary_", None) is not None:

@@ -1,4 +1,4 @@
-"""A saved topic model: a folder of versions, each a skops file plus its card."""
+"""A saved topic model: a folder of versions, each a data-only model file plus its card."""
 
 from __future__ import annotations
 
@@ -17,36 +17,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from medbrief import persist
 from medbrief.card import ModelCard
 from medbrief.errors import ModelError
 from medbrief.features import Projection, Sample, samples
 
 BOILERPLATE = "boilerplate"
-MODEL_FILE = "model.skops"
-SCORER_FILE = "summary.skops"
+MODEL_FILE = "model.zip"
 CARD_FILE = "card.json"
 POINTER = "CURRENT"
 KEEP_VERSIONS = 3
-
-# The only types a model file may contain beyond skops' defaults: loading refuses the rest.
-TRUSTED_TYPES = (
-    "medbrief.features.ContextTfidf",
-    "medbrief.features.LayoutFeatures",
-    "medbrief.features.NGrams",
-    "medbrief.encoder.SentenceEncoder",
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.pipeline.FeatureUnion",
-    "sklearn.pipeline.Pipeline",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.multiclass.OneVsRestClassifier",
-    "sklearn.preprocessing._label.LabelBinarizer",
-    "builtins.slice",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.dtype",
-    "numpy.ndarray",
-)
-
 
 @dataclass(frozen=True)
 class _Linear:
@@ -147,13 +127,9 @@ class TopicModel:
 def save_model(model: TopicModel, root: Path) -> Path:
     """Write a model as a new version folder under ``root`` and point CURRENT at it atomically."""
     root.mkdir(parents=True, exist_ok=True)
-    import skops.io as sio  # heavy (it walks all of scikit-learn): only when saving or loading
-
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     try:
-        sio.dump(model.pipeline, staging / MODEL_FILE)
-        if model.scorer is not None:
-            sio.dump(model.scorer, staging / SCORER_FILE)
+        persist.dump({"pipeline": model.pipeline, "scorer": model.scorer}, staging / MODEL_FILE)
         (staging / CARD_FILE).write_text(model.card.model_dump_json(indent=2) + "\n")
         final = root / model.version
         if final.exists():
@@ -187,30 +163,19 @@ def current_version(root: Path) -> str | None:
 
 
 def load_model(root: Path) -> TopicModel:
-    """Load the current model of a model folder; refuses any type not explicitly trusted."""
+    """Load the current model of a model folder; refuses any class not explicitly allowed."""
     version = current_version(root)
     if version is None:
         raise ModelError(f"{root}: no model here (train one with `medbrief train`)")
     folder = root / version
     try:
         card = ModelCard.model_validate_json((folder / CARD_FILE).read_text())
-        pipeline = _load_trusted(folder / MODEL_FILE)
-        scorer = _load_trusted(folder / SCORER_FILE) if (folder / SCORER_FILE).exists() else None
+        saved = persist.load(folder / MODEL_FILE)
     except (OSError, ValueError) as exc:
         raise ModelError(f"{folder}: cannot load model ({exc})") from exc
+    pipeline, scorer = saved.get("pipeline"), saved.get("scorer")
     if not isinstance(pipeline, Pipeline):
         raise ModelError(f"{folder}: {MODEL_FILE} does not hold a scikit-learn pipeline")
     if scorer is not None and not isinstance(scorer, LogisticRegression):
-        raise ModelError(f"{folder}: {SCORER_FILE} does not hold a logistic regression")
+        raise ModelError(f"{folder}: the summary scorer is not a logistic regression")
     return TopicModel(pipeline, card, scorer)
-
-
-def _load_trusted(path: Path) -> object:
-    """Load a skops file, refusing any type outside TRUSTED_TYPES."""
-    import skops.io as sio
-
-    untrusted = sio.get_untrusted_types(file=path)
-    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
-    if unknown:
-        raise ModelError(f"{path}: refusing to load untrusted types {unknown}")
-    return sio.load(path, trusted=untrusted)

@@ -63,7 +63,7 @@ def test_encoder_pipeline_trains_saves_small_and_round_trips(tmp_path: Path) -> 
     )
     assert trained.card.features == "encoder"
     saved = tmp_path / "models" / trained.version / MODEL_FILE
-    assert saved.stat().st_size < 1_000_000, "the skops file must hold no encoder weights"
+    assert saved.stat().st_size < 1_000_000, "the model file must hold no encoder weights"
     loaded = load_model(tmp_path / "models")
     step = loaded.pipeline.named_steps["features"].transformer_list[0][1]
     assert isinstance(step, SentenceEncoder)

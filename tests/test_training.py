@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +75,7 @@ def test_card_records_metrics_data_and_versions(tmp_path: Path) -> None:
     assert set(card.cross_validation.per_label) == set(card.labels)
     assert len(card.cross_validation.confusion) == 3
     assert sum(map(sum, card.cross_validation.confusion)) == 12
-    assert {"scikit-learn", "skops", "medbrief"} <= set(card.libraries)
+    assert {"scikit-learn", "numpy", "medbrief"} <= set(card.libraries)
     saved = json.loads((tmp_path / "models" / card.version / CARD_FILE).read_text())
     assert saved["data"]["digest"] == card.data.digest
 
@@ -130,19 +132,42 @@ def test_saving_points_current_at_the_new_version_and_keeps_a_few(tmp_path: Path
     assert not list((tmp_path / "models").glob(".staging-*"))
 
 
-def test_loading_refuses_a_model_file_with_untrusted_types(tmp_path: Path) -> None:
-    data = tiny_corpus(tmp_path / "data")
-    model = train(data, tmp_path / "models", cross_validation=False)
-    path = tmp_path / "models" / model.version / MODEL_FILE
+def _rewrite_model_file(path: Path, change: Callable[[dict[str, bytes]], None]) -> None:
     with zipfile.ZipFile(path) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}
-    schema = json.loads(members["schema.json"])
-    schema["__class__"], schema["__module__"] = "system", "os"
-    members["schema.json"] = json.dumps(schema).encode()
+    change(members)
     with zipfile.ZipFile(path, "w") as zf:
         for name, blob in members.items():
             zf.writestr(name, blob)
-    with pytest.raises(ModelError, match="untrusted"):
+
+
+def test_loading_refuses_a_model_file_naming_a_class_outside_the_allowed_list(
+    tmp_path: Path,
+) -> None:
+    data = tiny_corpus(tmp_path / "data")
+    model = train(data, tmp_path / "models", cross_validation=False)
+
+    def plant(members: dict[str, bytes]) -> None:
+        tree = json.loads(members["tree.json"])
+        tree["objects"]["pipeline"] = {"object": "os.system", "state": {"dict": {}}}
+        members["tree.json"] = json.dumps(tree).encode()
+
+    _rewrite_model_file(tmp_path / "models" / model.version / MODEL_FILE, plant)
+    with pytest.raises(ModelError, match=r"refusing to load os\.system"):
+        load_model(tmp_path / "models")
+
+
+def test_loading_refuses_pickled_arrays(tmp_path: Path) -> None:
+    data = tiny_corpus(tmp_path / "data")
+    model = train(data, tmp_path / "models", cross_validation=False)
+
+    def plant(members: dict[str, bytes]) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, a0=np.array([print], dtype=object))  # needs pickle to load
+        members["arrays.npz"] = buffer.getvalue()
+
+    _rewrite_model_file(tmp_path / "models" / model.version / MODEL_FILE, plant)
+    with pytest.raises(ModelError, match="not a medbrief model file"):
         load_model(tmp_path / "models")
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
 from sklearn.pipeline import Pipeline
 
@@ -30,7 +31,7 @@ from training.evaluate import evaluate_dir, score
 from training.pipeline import TrainingOptions, build_pipeline
 
 log = logging.getLogger(__name__)
-LIBRARIES = ("medbrief", "scikit-learn", "numpy", "scipy", "skops", "trafilatura", "blingfire")
+LIBRARIES = ("medbrief", "scikit-learn", "numpy", "scipy", "trafilatura", "blingfire")
 
 
 def training_matrix(
@@ -80,6 +81,13 @@ def summary_examples(
     return examples
 
 
+def fit_summary_scorer(articles: Sequence[LabelledArticle]) -> LogisticRegression | None:
+    """The summary sentence scorer learnt from the articles' reference summaries, or None
+    when fewer than five articles have one."""
+    examples = summary_examples(articles)
+    return fit_scorer(examples) if len(examples) >= 5 else None
+
+
 def train(
     data_dir: Path,
     out_dir: Path | None,
@@ -101,8 +109,7 @@ def train(
         cv = score(truth, cross_validate(articles, options), labels, len(articles))
         log.info("grouped cross-validation macro-F1 %.3f", cv.macro_f1)
     pipeline = fit(articles, options)
-    examples = summary_examples(articles)
-    scorer = fit_scorer(examples) if len(examples) >= 5 else None
+    scorer = fit_summary_scorer(articles)
     data_digest = digest(articles)
     created = datetime.now(UTC)
     card = ModelCard(
@@ -118,7 +125,7 @@ def train(
             label_counts=label_counts(articles),
         ),
         cross_validation=cv,
-        summary_references=len(examples) if scorer is not None else 0,
+        summary_references=len(summary_examples(articles)) if scorer is not None else 0,
         libraries={name: package_version(name) for name in LIBRARIES},
         train_seconds=0.0,
     )
