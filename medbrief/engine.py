@@ -78,12 +78,16 @@ class Analyzer:
 
     def _record(self, article: Article, probs: np.ndarray, options: Options) -> AnalysisRecord:
         labels = self.model.labels
+        rounded = np.round(probs, 4)
+        best = rounded.argmax(axis=1).tolist() if len(rounded) else []
         paragraphs = []
-        for i, paragraph in enumerate(article.document.paragraphs):
-            scores = dict(zip(labels, (round(float(p), 4) for p in probs[i]), strict=True))
+        for i, (paragraph, row) in enumerate(zip(article.document.paragraphs, rounded.tolist(),
+                                                 strict=True)):
+            scores = dict(zip(labels, row, strict=True))
+            label = labels[best[i]]
             if paragraph.forced and BOILERPLATE in scores:
-                scores = {label: float(label == BOILERPLATE) for label in labels}
-            label = max(scores, key=scores.__getitem__)
+                scores = {name: float(name == BOILERPLATE) for name in labels}
+                label = BOILERPLATE
             paragraphs.append(
                 ParagraphRecord(
                     index=i, text=paragraph.text, label=label, confidence=scores[label],
