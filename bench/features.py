@@ -32,7 +32,7 @@ def measure_training(features: str, out: Path) -> dict[str, object]:
     """In this (fresh) process: training time, then grouped CV and held-out scores."""
     from training.data import load_dir
     from training.evaluate import evaluate_dir, score
-    from training.pipeline import TrainingOptions
+    from training.options import TrainingOptions
     from training.train import cross_validate, train
 
     options = TrainingOptions(features=features)

@@ -135,9 +135,8 @@ def measure(
 STAGES = (
     ("medbrief.engine", "read_article", "ingest: read_article (plain text)"),
     ("medbrief.model", "TopicModel.predict_proba", "classify: total"),
-    ("medbrief.features", "ContextTfidf.transform", "  word TF-IDF + neighbours"),
-    ("medbrief.features", "LayoutFeatures.transform", "  layout features"),
-    ("sklearn.multiclass", "OneVsRestClassifier.predict_proba", "  one-vs-rest logistic"),
+    ("medbrief.features", "TfidfPart.__call__", "  word TF-IDF + neighbours"),
+    ("medbrief.features", "LayoutPart.__call__", "  layout features"),
     ("medbrief.summary", "candidates", "summary: candidates"),
     ("medbrief.summary", "split_sentences", "  sentence splitting (blingfire)"),
     ("medbrief.summary", "Candidate.cues", "  cue regexes (incl. calls from rescoring)"),

@@ -23,7 +23,7 @@ from medbrief.errors import MedbriefError
 from medbrief.model import load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
-from training.pipeline import FEATURE_SETS
+from training.options import FEATURE_SETS
 
 DEFAULT_MODEL_DIR = Path(os.environ.get("MEDBRIEF_MODEL_DIR", "models"))
 DEFAULT_DATA_DIR = Path("seeds")
@@ -222,7 +222,7 @@ def train(data: Path, out: Path, heldout: Path | None, features: str, no_cv: boo
         medbrief train --data seeds --out models
     """
     from training.evaluate import format_table
-    from training.pipeline import TrainingOptions
+    from training.options import TrainingOptions
     from training.train import train as run
 
     model = run(data, out, heldout or data / "heldout", TrainingOptions(features=features),

@@ -1,21 +1,24 @@
-"""Paragraph features: wording, the wording of neighbours, and layout cues."""
+"""Paragraph features: wording, the wording of neighbours, and layout cues.
+
+The functions here say what the features are; ``TfidfPart`` and ``LayoutPart`` are their
+fitted forms that a saved model holds, each scoring a batch of paragraphs straight against
+its rows of the classifier's weights. Fitting them is training's business
+(``training/estimators.py``); nothing here needs scikit-learn.
+"""
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 import string
 import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,6 @@ def samples(texts: Sequence[str]) -> list[Sample]:
     """The samples of one article's paragraphs, in reading order."""
     return [Sample(text, i, len(texts)) for i, text in enumerate(texts)]
 
-
-Projection = Callable[[Sequence[Sample]], np.ndarray]
 
 _TOKEN = re.compile(r"(?u)\b\w[\w'’-]*\b")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -60,129 +61,74 @@ def word_ngrams(text: str, max_n: int) -> tuple[str, ...]:
     return tuple(grams)
 
 
-class NGrams:
-    """A picklable analyzer for TfidfVectorizer: word n-grams up to ``max_n``."""
+def tfidf_matrix(
+    texts: Sequence[str], vocabulary: dict[str, int], idf: np.ndarray, max_n: int
+) -> sp.csr_matrix:
+    """Sublinear-tf TF-IDF rows with unit L2 norm (as scikit-learn's ``TfidfVectorizer``
+    with ``sublinear_tf=True`` gives), counted with dictionary look-ups and one vectorised
+    pass over the whole batch."""
+    lookup = vocabulary.get
+    columns: list[int] = []
+    lengths: list[int] = []
+    for text in texts:
+        found = [c for c in map(lookup, word_ngrams(text, max_n)) if c is not None]
+        columns.extend(found)
+        lengths.append(len(found))
+    n, width = len(texts), len(idf)
+    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    keys, counts = np.unique(rows * width + np.asarray(columns, np.int64), return_counts=True)
+    rows, cols = np.divmod(keys, width)
+    values = (np.log(counts) + 1.0) * idf[cols]
+    norms = np.sqrt(np.bincount(rows, values * values, minlength=n))
+    values /= norms[rows]  # a row with any known n-gram has a positive norm
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    return sp.csr_matrix((values, cols.astype(np.int32), indptr), shape=(n, width))
 
-    def __init__(self, max_n: int = 2) -> None:
-        self.max_n = max_n
 
-    def __call__(self, text: str) -> tuple[str, ...]:
-        return word_ngrams(text, self.max_n)
+def neighbour_weights(X: Sequence[Sample], weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the weight of the previous and of the next paragraph of the same article
+    (0 at an article's edges and at the batch's)."""
+    n = len(X)
+    has_prev = [s.index > 0 and i > 0 for i, s in enumerate(X)]
+    has_next = [s.index < s.count - 1 and i + 1 < n for i, s in enumerate(X)]
+    return np.array(has_prev, float) * weight, np.array(has_next, float) * weight
 
 
-class ContextTfidf(BaseEstimator, TransformerMixin):  # type: ignore[misc]
-    """TF-IDF of each paragraph beside the (down-weighted) TF-IDF of its neighbours."""
+@dataclass(frozen=True)
+class TfidfPart:
+    """Fitted word features, ready to score: the vocabulary's terms and idf, and the
+    classifier's weights for a paragraph's own TF-IDF and its neighbours' side by side
+    (``blocks``: one row per term, ``3 * labels`` columns)."""
 
-    def __init__(
-        self,
-        context_weight: float = 0.5,
-        max_n: int = 2,
-        min_df: int = 1,
-        max_features: int | None = 30000,
-    ) -> None:
-        self.context_weight = context_weight
-        self.max_n = max_n
-        self.min_df = min_df
-        self.max_features = max_features
+    terms: np.ndarray
+    idf: np.ndarray
+    blocks: np.ndarray
+    context_weight: float
+    max_n: int
+    vocabulary: dict[str, int] = field(init=False, repr=False, compare=False)
 
-    def fit(self, X: Sequence[Sample], y: Any = None) -> ContextTfidf:
-        self.fit_transform(X, y)
-        return self
-
-    def fit_transform(self, X: Sequence[Sample], y: Any = None, **_: Any) -> sp.csr_matrix:
-        self.vectorizer_ = TfidfVectorizer(
-            analyzer=NGrams(self.max_n),
-            min_df=self.min_df,
-            max_features=self.max_features,
-            sublinear_tf=True,
-        )
-        own = self.vectorizer_.fit_transform([s.text for s in X]).tocsr()
-        return self._with_context(own, X)
-
-    def transform(self, X: Sequence[Sample]) -> sp.csr_matrix:
-        return self._with_context(self._tfidf([s.text for s in X]), X)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vocabulary", {str(t): i for i, t in enumerate(self.terms)})
 
     def __getstate__(self) -> dict[str, Any]:
-        """Persist the vocabulary as one array of terms, not a dict of thousands of entries:
-        a model file then saves and loads in a fraction of the time."""
-        state = dict(super().__getstate__())
-        vectorizer = state.get("vectorizer_")
-        if vectorizer is not None and getattr(vectorizer, "vocabulary_", None) is not None:
-            vocabulary = vectorizer.vocabulary_
-            state["terms_"] = np.array(sorted(vocabulary, key=vocabulary.__getitem__))
-            vectorizer = copy.copy(vectorizer)
-            vectorizer.vocabulary_ = {}
-            state["vectorizer_"] = vectorizer
-        return state
+        return {k: v for k, v in self.__dict__.items() if k != "vocabulary"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        terms = state.pop("terms_", None)
-        super().__setstate__(state)
-        if terms is not None:
-            self.vectorizer_.vocabulary_ = {str(t): i for i, t in enumerate(terms)}
+        self.__dict__.update(state)
+        self.__post_init__()
 
-    def feature_width(self) -> int:
-        """Columns of ``transform``'s output: own, previous and next TF-IDF side by side."""
-        return 3 * len(self.vectorizer_.idf_)
-
-    def projector(self, weights: np.ndarray) -> Projection:
-        """A function giving ``transform(X) @ weights`` without building the wide matrix:
-        each paragraph's TF-IDF meets the three row blocks of ``weights`` (own, previous,
-        next) in one product, and the neighbours' parts are shifted into place."""
-        width, k = len(self.vectorizer_.idf_), weights.shape[1]
-        blocks = np.hstack([weights[:width], weights[width : 2 * width], weights[2 * width :]])
-
-        def project(X: Sequence[Sample]) -> np.ndarray:
-            parts = np.asarray(self._tfidf([s.text for s in X]) @ blocks)
-            has_prev, has_next = self._neighbours(X)
-            out = parts[:, :k].copy()
-            out[1:] += has_prev[1:, None] * parts[:-1, k : 2 * k]
-            out[:-1] += has_next[:-1, None] * parts[1:, 2 * k :]
-            return out
-
-        return project
-
-    def _tfidf(self, texts: list[str]) -> sp.csr_matrix:
-        """What ``vectorizer_.transform`` gives (sublinear tf, idf, L2 rows), counted with
-        plain dictionary look-ups and one vectorised pass over the whole batch."""
-        lookup = self.vectorizer_.vocabulary_.get
-        analyzer = self.vectorizer_.analyzer
-        idf = self.vectorizer_.idf_
-        columns: list[int] = []
-        lengths: list[int] = []
-        for text in texts:
-            found = [c for c in map(lookup, analyzer(text)) if c is not None]
-            columns.extend(found)
-            lengths.append(len(found))
-        n, width = len(texts), len(idf)
-        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        keys, counts = np.unique(rows * width + np.asarray(columns, np.int64), return_counts=True)
-        rows, cols = np.divmod(keys, width)
-        values = (np.log(counts) + 1.0) * idf[cols]
-        norms = np.sqrt(np.bincount(rows, values * values, minlength=n))
-        values /= norms[rows]  # a row with any known n-gram has a positive norm
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
-        return sp.csr_matrix((values, cols.astype(np.int32), indptr), shape=(n, width))
-
-    def _neighbours(self, X: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray]:
-        """Per row, the weight of the previous and of the next paragraph of the same article."""
-        n = len(X)
-        has_prev = [s.index > 0 and i > 0 for i, s in enumerate(X)]
-        has_next = [s.index < s.count - 1 and i + 1 < n for i, s in enumerate(X)]
-        weight = self.context_weight
-        return np.array(has_prev, float) * weight, np.array(has_next, float) * weight
-
-    def _with_context(self, own: sp.csr_matrix, X: Sequence[Sample]) -> sp.csr_matrix:
-        n = own.shape[0]
-        if n == 0:
-            return sp.hstack([own, own, own], format="csr")
-        zero = sp.csr_matrix((1, own.shape[1]))
-        has_prev, has_next = self._neighbours(X)
-        shifted_down = sp.vstack([zero, own[:-1]], format="csr")  # row i holds row i - 1
-        shifted_up = sp.vstack([own[1:], zero], format="csr")  # row i holds row i + 1
-        prev = sp.diags(has_prev) @ shifted_down
-        after = sp.diags(has_next) @ shifted_up
-        return sp.hstack([own, prev, after], format="csr")
+    def __call__(self, X: Sequence[Sample]) -> np.ndarray:
+        """``transform(X) @ weights`` of the training-time transformer, without building
+        the wide matrix: each paragraph's TF-IDF meets the three blocks in one product
+        and the neighbours' parts are shifted into place."""
+        k = self.blocks.shape[1] // 3
+        texts = [s.text for s in X]
+        parts = np.asarray(tfidf_matrix(texts, self.vocabulary, self.idf, self.max_n) @ self.blocks)
+        has_prev, has_next = neighbour_weights(X, self.context_weight)
+        out = parts[:, :k].copy()
+        out[1:] += has_prev[1:, None] * parts[:-1, k : 2 * k]
+        out[:-1] += has_next[:-1, None] * parts[1:, 2 * k :]
+        return out
 
 
 _URL = re.compile(r"https?://|www\.|\.com\b|\.org\b|@\w")
@@ -257,39 +203,26 @@ def layout_vector(sample: Sample, prev_words: float, after_words: float) -> list
     ]
 
 
-class LayoutFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
-    """Scaled layout cues of each paragraph (position, length, punctuation, neighbours)."""
+def layout_rows(X: Sequence[Sample]) -> np.ndarray:
+    """The raw (unscaled) layout cues of every paragraph, one row each."""
+    words = [text_cues(s.text)[0] for s in X]
+    rows = []
+    for i, sample in enumerate(X):
+        prev = words[i - 1] if sample.index > 0 and i > 0 else 0.0
+        after = words[i + 1] if sample.index < sample.count - 1 and i + 1 < len(X) else 0.0
+        if sample.count == 1:  # a lone paragraph: neither edge nor neighbours tell anything
+            prev = after = words[i]
+        rows.append(layout_vector(sample, prev, after))
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(LAYOUT_NAMES))
 
-    def fit(self, X: Sequence[Sample], y: Any = None) -> LayoutFeatures:
-        raw = self._raw(X)
-        self.mean_ = raw.mean(axis=0)
-        self.scale_ = raw.std(axis=0) + 1e-6
-        return self
 
-    def transform(self, X: Sequence[Sample]) -> sp.csr_matrix:
-        return sp.csr_matrix((self._raw(X) - self.mean_) / self.scale_)
+@dataclass(frozen=True)
+class LayoutPart:
+    """Fitted layout features, ready to score: the classifier's weights for the raw cues
+    with the standard scaling folded in (``scaled``), and the constant it leaves."""
 
-    def feature_width(self) -> int:
-        return len(LAYOUT_NAMES)
+    scaled: np.ndarray
+    bias: np.ndarray
 
-    def projector(self, weights: np.ndarray) -> Projection:
-        """A function giving ``transform(X) @ weights``, the scaling folded into the weights."""
-        scaled = weights / self.scale_[:, None]
-        bias = -(self.mean_ / self.scale_) @ weights
-
-        def project(X: Sequence[Sample]) -> np.ndarray:
-            return np.asarray(self._raw(X) @ scaled + bias)
-
-        return project
-
-    @staticmethod
-    def _raw(X: Sequence[Sample]) -> np.ndarray:
-        words = [text_cues(s.text)[0] for s in X]
-        rows = []
-        for i, sample in enumerate(X):
-            prev = words[i - 1] if sample.index > 0 and i > 0 else 0.0
-            after = words[i + 1] if sample.index < sample.count - 1 and i + 1 < len(X) else 0.0
-            if sample.count == 1:  # a lone paragraph: neither edge nor neighbours tell anything
-                prev = after = words[i]
-            rows.append(layout_vector(sample, prev, after))
-        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(LAYOUT_NAMES))
+    def __call__(self, X: Sequence[Sample]) -> np.ndarray:
+        return np.asarray(layout_rows(X) @ self.scaled + self.bias)

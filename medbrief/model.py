@@ -6,21 +6,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import FeatureUnion, Pipeline
 
 from medbrief import persist
 from medbrief.card import ModelCard
 from medbrief.errors import ModelError
-from medbrief.features import Projection, Sample, samples
+from medbrief.features import Sample, samples
 
 BOILERPLATE = "boilerplate"
 MODEL_FILE = "model.zip"
@@ -28,76 +23,55 @@ CARD_FILE = "card.json"
 POINTER = "CURRENT"
 KEEP_VERSIONS = 3
 
-@dataclass(frozen=True)
-class _Linear:
-    """A fitted union of features and one-vs-rest logistic regressions, unrolled: the same
-    probabilities as the pipeline's, without scikit-learn's per-call checks. Feature steps
-    that offer a ``projector`` score a batch straight against their rows of the weights,
-    never building the feature matrix; others are transformed and multiplied."""
 
-    projections: list[Projection]
-    intercepts: np.ndarray
+class Part(Protocol):
+    """One feature step, fitted: a batch of paragraphs in, its share of each label's logit out."""
 
-    @classmethod
-    def of(cls, pipeline: Pipeline, labels: list[str]) -> _Linear | None:
-        features, classifier = pipeline.steps[0][1], pipeline.steps[-1][1]
-        if len(pipeline.steps) != 2 or not isinstance(features, FeatureUnion):
-            return None
-        if not isinstance(classifier, OneVsRestClassifier) or len(classifier.classes_) < 3:
-            return None
-        estimators = classifier.estimators_
-        if not all(isinstance(e, LogisticRegression) for e in estimators):
-            return None
-        order = [list(classifier.classes_).index(label) for label in labels]
-        weights = np.column_stack([estimators[i].coef_.ravel() for i in order])
-        intercepts = np.array([float(estimators[i].intercept_[0]) for i in order])
-        scale = features.transformer_weights or {}
-        projections: list[Projection] = []
-        start = 0
-        for name, transformer in features.transformer_list:
-            if not hasattr(transformer, "projector"):
-                steps = [(t, float(scale.get(n, 1.0))) for n, t in features.transformer_list]
-                return cls([_Transformed(steps, weights)], intercepts)
-            width = transformer.feature_width()
-            block = weights[start : start + width] * float(scale.get(name, 1.0))
-            projections.append(transformer.projector(block))
-            start += width
-        return cls(projections, intercepts)
-
-    def predict_proba(self, batch: list[Sample]) -> np.ndarray:
-        logits = self.intercepts + sum(project(batch) for project in self.projections)
-        probs = expit(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        return np.asarray(probs)
+    def __call__(self, X: Sequence[Sample]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
-class _Transformed:
-    """The plain route: every feature step transforms, the union is multiplied by the weights."""
+class TransformedPart:
+    """A feature step with no direct scoring form (the sentence encoder): its transform,
+    multiplied by its rows of the classifier's weights."""
 
-    steps: list[tuple[Any, float]]
+    transformer: Any
     weights: np.ndarray
 
-    def __call__(self, batch: Sequence[Sample]) -> np.ndarray:
-        X = sp.hstack([t.transform(batch) * w for t, w in self.steps], format="csr")
-        return np.asarray(X @ self.weights)
+    def __call__(self, X: Sequence[Sample]) -> np.ndarray:
+        return np.asarray(self.transformer.transform(X) @ self.weights)
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """One-vs-rest logistic regressions over the sum of their feature parts, the columns in
+    ``labels`` order; probabilities are each label's, normalised to sum to one."""
+
+    labels: tuple[str, ...]
+    parts: tuple[Part, ...]
+    intercepts: np.ndarray
+
+    def predict_proba(self, X: Sequence[Sample]) -> np.ndarray:
+        logits = self.intercepts + sum(part(X) for part in self.parts)
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        return np.asarray(probs / probs.sum(axis=1, keepdims=True))
+
+
+@dataclass(frozen=True)
+class SentenceWeights:
+    """The summary sentence scorer's logistic regression, as its coefficients."""
+
+    coef_: np.ndarray
+    intercept_: np.ndarray
 
 
 @dataclass(frozen=True)
 class TopicModel:
     """A fitted paragraph classifier, its optional summary sentence scorer, and its card."""
 
-    pipeline: Pipeline
     card: ModelCard
-    scorer: LogisticRegression | None = None
-    _linear: _Linear | None = field(init=False, repr=False, compare=False, default=None)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_linear", _Linear.of(self.pipeline, self.labels))
-
-    def __reduce__(self) -> tuple[type[TopicModel], tuple[Pipeline, ModelCard, Any]]:
-        """Pickled (to worker processes) as its parts; the unrolled form is rebuilt there."""
-        return (TopicModel, (self.pipeline, self.card, self.scorer))
+    linear: LinearModel
+    scorer: SentenceWeights | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -112,11 +86,7 @@ class TopicModel:
         batch = [s for texts in articles for s in samples(texts)]
         if not batch:
             return [np.zeros((0, len(self.labels))) for _ in articles]
-        if self._linear is not None:
-            probs = self._linear.predict_proba(batch)
-        else:
-            order = [list(self.pipeline.classes_).index(label) for label in self.labels]
-            probs = self.pipeline.predict_proba(batch)[:, order]
+        probs = self.linear.predict_proba(batch)
         out, start = [], 0
         for texts in articles:
             out.append(probs[start : start + len(texts)])
@@ -129,7 +99,7 @@ def save_model(model: TopicModel, root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     try:
-        persist.dump({"pipeline": model.pipeline, "scorer": model.scorer}, staging / MODEL_FILE)
+        persist.dump({"linear": model.linear, "scorer": model.scorer}, staging / MODEL_FILE)
         (staging / CARD_FILE).write_text(model.card.model_dump_json(indent=2) + "\n")
         final = root / model.version
         if final.exists():
@@ -173,9 +143,9 @@ def load_model(root: Path) -> TopicModel:
         saved = persist.load(folder / MODEL_FILE)
     except (OSError, ValueError) as exc:
         raise ModelError(f"{folder}: cannot load model ({exc})") from exc
-    pipeline, scorer = saved.get("pipeline"), saved.get("scorer")
-    if not isinstance(pipeline, Pipeline):
-        raise ModelError(f"{folder}: {MODEL_FILE} does not hold a scikit-learn pipeline")
-    if scorer is not None and not isinstance(scorer, LogisticRegression):
-        raise ModelError(f"{folder}: the summary scorer is not a logistic regression")
-    return TopicModel(pipeline, card, scorer)
+    linear, scorer = saved.get("linear"), saved.get("scorer")
+    if not isinstance(linear, LinearModel) or list(linear.labels) != card.labels:
+        raise ModelError(f"{folder}: {MODEL_FILE} does not hold a classifier for {card.labels}")
+    if scorer is not None and not isinstance(scorer, SentenceWeights):
+        raise ModelError(f"{folder}: the summary scorer is not a sentence scorer")
+    return TopicModel(card, linear, scorer)

@@ -1,4 +1,4 @@
-"""Saving fitted estimators as data only: a JSON tree plus a NumPy archive, never pickle.
+"""Saving a fitted model as data only: a JSON tree plus a NumPy archive, never pickle.
 
 A saved object is JSON (numbers, strings, lists, dicts) whose leaves may name arrays in an
 ``.npz`` archive, read with ``allow_pickle=False``. Objects are rebuilt only for the
@@ -20,21 +20,16 @@ import numpy as np
 
 from medbrief.errors import ModelError
 
-FORMAT = "medbrief-estimators/1"
+FORMAT = "medbrief-model/1"
 # Every class a saved model may contain (module path, class name).
 ALLOWED = frozenset(
     {
-        "medbrief.features.ContextTfidf",
-        "medbrief.features.LayoutFeatures",
-        "medbrief.features.NGrams",
+        "medbrief.model.LinearModel",
+        "medbrief.model.SentenceWeights",
+        "medbrief.model.TransformedPart",
+        "medbrief.features.TfidfPart",
+        "medbrief.features.LayoutPart",
         "medbrief.encoder.SentenceEncoder",
-        "sklearn.feature_extraction.text.TfidfVectorizer",
-        "sklearn.feature_extraction.text.TfidfTransformer",
-        "sklearn.pipeline.FeatureUnion",
-        "sklearn.pipeline.Pipeline",
-        "sklearn.linear_model._logistic.LogisticRegression",
-        "sklearn.multiclass.OneVsRestClassifier",
-        "sklearn.preprocessing._label.LabelBinarizer",
     }
 )
 

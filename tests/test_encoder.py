@@ -12,10 +12,10 @@ import pytest
 
 from medbrief import encoder
 from medbrief.encoder import SentenceEncoder, embed
-from medbrief.features import samples
-from medbrief.model import MODEL_FILE, load_model
+from medbrief.features import LayoutPart, TfidfPart, samples
+from medbrief.model import MODEL_FILE, TransformedPart, load_model
 from tests.test_training import TINY, tiny_corpus
-from training.pipeline import FEATURE_SETS, TrainingOptions
+from training.options import FEATURE_SETS, TrainingOptions
 from training.train import train
 
 TEXTS = [
@@ -65,7 +65,9 @@ def test_encoder_pipeline_trains_saves_small_and_round_trips(tmp_path: Path) -> 
     saved = tmp_path / "models" / trained.version / MODEL_FILE
     assert saved.stat().st_size < 1_000_000, "the model file must hold no encoder weights"
     loaded = load_model(tmp_path / "models")
-    step = loaded.pipeline.named_steps["features"].transformer_list[0][1]
+    part = loaded.linear.parts[0]
+    assert isinstance(part, TransformedPart)
+    step = part.transformer
     assert isinstance(step, SentenceEncoder)
     assert not any(isinstance(v, encoder._Loaded) for v in vars(step).values())
     probe = [["Accept all cookies here.", "Nine patients achieved remission in the trial."]]
@@ -79,8 +81,8 @@ def test_both_feature_sets_combine_words_and_embeddings(tmp_path: Path) -> None:
         tiny_corpus(tmp_path / "data"), None, options=TrainingOptions(features="both"),
         cross_validation=False,
     )
-    names = [name for name, _ in model.pipeline.named_steps["features"].transformer_list]
-    assert names == ["words", "encoder", "layout"]
+    kinds = [type(part) for part in model.linear.parts]
+    assert kinds == [TfidfPart, TransformedPart, LayoutPart]
     assert model.card.params["encoder_weight"] == 1.0
     probs = model.predict_proba([[t for t, _ in TINY[1]]])[0]
     assert [model.labels[i] for i in probs.argmax(axis=1)] == [lab for _, lab in TINY[1]]

@@ -13,17 +13,12 @@ import pytest
 
 from medbrief.errors import LabelFileError, ModelError
 from medbrief.features import samples
-from medbrief.model import (
-    CARD_FILE,
-    MODEL_FILE,
-    POINTER,
-    TopicModel,
-    current_version,
-    load_model,
-)
+from medbrief.model import CARD_FILE, MODEL_FILE, POINTER, current_version, load_model
 from tests.conftest import write_labelled
 from training.data import load_dir
-from training.train import train
+from training.options import TrainingOptions
+from training.pipeline import linear_model
+from training.train import fit, train
 
 # A tiny corpus: three articles of four paragraphs, two labels per topic cue.
 TINY = [
@@ -180,12 +175,19 @@ def test_missing_model_folder_says_how_to_make_one(tmp_path: Path) -> None:
         load_model(tmp_path / "broken")
 
 
-def test_the_unrolled_predictor_gives_the_pipelines_probabilities(model: TopicModel) -> None:
-    articles = [
-        ["Accept all cookies.", "Nine of ten patients went into remission.", "Share this."],
-        ["The cells attack the kidneys.", "Next year a larger trial will begin."],
-    ]
-    order = [list(model.pipeline.classes_).index(label) for label in model.labels]
-    for texts, fast in zip(articles, model.predict_proba(articles), strict=True):
-        slow = model.pipeline.predict_proba(samples(texts))[:, order]
-        np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)
+@pytest.mark.parametrize("labels", [3, 2])
+def test_the_saved_linear_form_gives_the_pipelines_probabilities(
+    tmp_path: Path, labels: int
+) -> None:
+    rows = [[(text, label if labels == 3 else "other") if label != "boilerplate" else
+             (text, label) for text, label in article] for article in TINY]
+    for i, article in enumerate(rows):
+        write_labelled(tmp_path, f"art{i}", article)
+    articles = load_dir(tmp_path)
+    pipeline = fit(articles, TrainingOptions(min_df=1))
+    names = sorted({label for article in rows for _, label in article})
+    linear = linear_model(pipeline, names)
+    probe = samples(["Accept all cookies.", "Nine of ten patients went into remission.", "Share."])
+    order = [list(pipeline.classes_).index(label) for label in names]
+    expected = pipeline.predict_proba(probe)[:, order]
+    np.testing.assert_allclose(linear.predict_proba(probe), expected, rtol=1e-9, atol=1e-12)

@@ -1,47 +1,19 @@
-"""The classifier pipelines, one per feature set, and the options that shape them."""
+"""The classifier pipelines, one per feature set, and the linear form a saved model keeps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
+import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from medbrief.encoder import SentenceEncoder
-from medbrief.features import ContextTfidf, LayoutFeatures
-
-# light: word n-grams and layout cues; encoder: sentence embeddings and layout cues;
-# both: all three. See docs/features.md for what each costs and scores.
-FEATURE_SETS = ("light", "encoder", "both")
-
-
-@dataclass(frozen=True)
-class TrainingOptions:
-    """Choices of a training run; validated on creation."""
-
-    features: str = "light"
-    C: float = 100.0
-    context_weight: float = 0.5
-    layout_weight: float = 0.3
-    encoder_weight: float = 1.0
-    min_df: int = 2
-
-    def __post_init__(self) -> None:
-        if self.features not in FEATURE_SETS:
-            raise ValueError(f"features must be one of {', '.join(FEATURE_SETS)}")
-        if self.C <= 0:
-            raise ValueError("C must be positive")
-        if min(self.context_weight, self.layout_weight, self.encoder_weight) < 0:
-            raise ValueError("feature weights must not be negative")
-
-    def params(self) -> dict[str, float | int | str]:
-        return {
-            "features": self.features, "C": self.C,
-            "context_weight": self.context_weight, "layout_weight": self.layout_weight,
-            "min_df": self.min_df,
-            **({"encoder_weight": self.encoder_weight} if self.features != "light" else {}),
-        }
+from medbrief.features import samples
+from medbrief.model import LinearModel, Part, TransformedPart
+from training.estimators import ContextTfidf, LayoutFeatures
+from training.options import TrainingOptions
 
 
 def build_pipeline(options: TrainingOptions) -> Pipeline:
@@ -65,3 +37,31 @@ def build_pipeline(options: TrainingOptions) -> Pipeline:
         )
     )
     return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def linear_model(pipeline: Pipeline, labels: Sequence[str]) -> LinearModel:
+    """What a saved model keeps of a fitted pipeline: each feature step with its rows of the
+    one-vs-rest weights (scaled by the step's union weight), and the intercepts."""
+    features, classifier = pipeline.named_steps["features"], pipeline.named_steps["classifier"]
+    coef = np.column_stack([e.coef_.ravel() for e in classifier.estimators_])
+    intercept = np.array([float(e.intercept_[0]) for e in classifier.estimators_])
+    if len(classifier.classes_) == 2:  # one estimator, for the second class against the first
+        coef, intercept = np.hstack([-coef, coef]), np.concatenate([-intercept, intercept])
+    order = [list(classifier.classes_).index(label) for label in labels]
+    weights, intercepts = coef[:, order], intercept[order]
+    scale = features.transformer_weights or {}
+    parts: list[Part] = []
+    start = 0
+    for name, step in features.transformer_list:
+        width = step.feature_width() if hasattr(step, "part") else _width(step)
+        block = weights[start : start + width] * float(scale.get(name, 1.0))
+        parts.append(step.part(block) if hasattr(step, "part") else TransformedPart(step, block))
+        start += width
+    if start != weights.shape[0]:
+        raise ValueError(f"feature steps give {start} columns, the classifier has {len(weights)}")
+    return LinearModel(tuple(labels), tuple(parts), intercepts)
+
+
+def _width(step: object) -> int:
+    """Columns a fitted feature step gives, found by transforming one paragraph."""
+    return int(step.transform(samples(["A paragraph."])).shape[1])  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from medbrief.card import DataSummary, ModelCard
 from medbrief.features import Sample, samples
-from medbrief.model import BOILERPLATE, TopicModel, save_model
+from medbrief.model import BOILERPLATE, SentenceWeights, TopicModel, save_model
 from medbrief.scorer import fit_scorer
 from medbrief.summary import Unit
 from training.data import (
@@ -28,7 +28,8 @@ from training.data import (
     load_references,
 )
 from training.evaluate import evaluate_dir, score
-from training.pipeline import TrainingOptions, build_pipeline
+from training.options import TrainingOptions
+from training.pipeline import build_pipeline, linear_model
 
 log = logging.getLogger(__name__)
 LIBRARIES = ("medbrief", "scikit-learn", "numpy", "scipy", "trafilatura", "blingfire")
@@ -129,13 +130,15 @@ def train(
         libraries={name: package_version(name) for name in LIBRARIES},
         train_seconds=0.0,
     )
-    model = TopicModel(pipeline, card, scorer)
+    linear = linear_model(pipeline, labels)
+    weights = SentenceWeights(scorer.coef_, scorer.intercept_) if scorer is not None else None
+    model = TopicModel(card, linear, weights)
     if heldout_dir is not None and heldout_dir.is_dir():
         heldout = evaluate_dir(model, heldout_dir)
         log.info("held-out macro-F1 %.3f", heldout.macro_f1)
         card = card.model_copy(update={"heldout": heldout})
     seconds = round(time.perf_counter() - started, 2)
-    model = TopicModel(pipeline, card.model_copy(update={"train_seconds": seconds}), scorer)
+    model = TopicModel(card.model_copy(update={"train_seconds": seconds}), linear, weights)
     if out_dir is not None:
         save_model(model, out_dir)
     return model

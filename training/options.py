@@ -1,0 +1,37 @@
+"""The choices of a training run (no scikit-learn here: the command line imports this)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# light: word n-grams and layout cues; encoder: sentence embeddings and layout cues;
+# both: all three. See docs/features.md for what each costs and scores.
+FEATURE_SETS = ("light", "encoder", "both")
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """Choices of a training run; validated on creation."""
+
+    features: str = "light"
+    C: float = 100.0
+    context_weight: float = 0.5
+    layout_weight: float = 0.3
+    encoder_weight: float = 1.0
+    min_df: int = 2
+
+    def __post_init__(self) -> None:
+        if self.features not in FEATURE_SETS:
+            raise ValueError(f"features must be one of {', '.join(FEATURE_SETS)}")
+        if self.C <= 0:
+            raise ValueError("C must be positive")
+        if min(self.context_weight, self.layout_weight, self.encoder_weight) < 0:
+            raise ValueError("feature weights must not be negative")
+
+    def params(self) -> dict[str, float | int | str]:
+        return {
+            "features": self.features, "C": self.C,
+            "context_weight": self.context_weight, "layout_weight": self.layout_weight,
+            "min_df": self.min_df,
+            **({"encoder_weight": self.encoder_weight} if self.features != "light" else {}),
+        }
