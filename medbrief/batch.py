@@ -7,33 +7,20 @@ import io
 import json
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import islice
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from medbrief.engine import Analyzer, Article, Options
 from medbrief.errors import InputError
-from medbrief.ingest import SUFFIX_FORMATS
 from medbrief.model import TopicModel, load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
+from medbrief.sources import read_source
 
 OutputFormat = Literal["jsonl", "csv"]
 CSV_FIELDS = ("id", "source", "paragraph", "label", "confidence", "in_summary", "text", "error")
 CHUNK = 16
-
-
-def find_articles(paths: Iterable[Path]) -> list[Path]:
-    """Article files under the given files and folders (recursively), sorted, no repeats."""
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            found.update(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIX_FORMATS
-            )
-        else:
-            found.add(path)
-    return sorted(found)
 
 
 def done_sources(output: Path, fmt: OutputFormat) -> set[str]:
@@ -74,25 +61,19 @@ def _init_worker(model: TopicModel) -> None:
 
 
 def analyze_paths(
-    analyzer: Analyzer,
-    paths: Sequence[str],
-    options: Options,
-    read: Callable[[str], Article] | None = None,
+    analyzer: Analyzer, paths: Sequence[str], options: Options
 ) -> list[AnalysisRecord | ErrorRecord]:
-    """Records for a chunk of paths, in order; unreadable files give error records.
-
-    ``read`` turns a path into an article (default: the analyzer reads a local file); it
-    raises InputError for a source that cannot be read.
-    """
-    read = read or (lambda path: analyzer.read_path(Path(path)))
+    """Records for a chunk of sources (paths or URLs), in order; a source that cannot be
+    read gives an error record."""
     results: list[AnalysisRecord | ErrorRecord | None] = []
     articles: list[Article] = []
     for path in paths:
         try:
-            articles.append(read(path))
+            articles.append(read_source(analyzer, path))
             results.append(None)
         except InputError as exc:
-            results.append(ErrorRecord(id=Path(path).stem, source=path, error=str(exc)))
+            name = PurePosixPath(path.rsplit("::", 1)[-1]).stem
+            results.append(ErrorRecord(id=name, source=path, error=str(exc)))
     analysed = iter(analyzer.analyze_many(articles, options))
     return [r if r is not None else next(analysed) for r in results]
 
@@ -109,20 +90,20 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
 
 
 def tag_paths(
-    paths: Sequence[Path], model_dir: Path, options: Options, jobs: int | None = None
+    paths: Sequence[str | Path], model_dir: Path, options: Options, jobs: int | None = None
 ) -> Iterator[AnalysisRecord | ErrorRecord]:
-    """Records for every path, in the order given, using ``jobs`` processes."""
+    """Records for every path or URL, in the order given, using ``jobs`` processes."""
     names = [str(p) for p in paths]
     if not names:
         return
     jobs = jobs or os.cpu_count() or 1
-    model = load_model(model_dir)  # checked against the trusted types once, here
+    model = load_model(model_dir)
     if jobs == 1 or len(names) <= CHUNK:
         analyzer = Analyzer(model)
         for chunk in _chunks(names, CHUNK):
             yield from analyze_paths(analyzer, chunk, options)
         return
-    # Workers get the loaded model itself (pickled by us, so trusted): they never parse a file.
+    # Workers get the loaded model itself, so all of them run the version loaded here.
     context = mp.get_context("spawn" if os.name == "nt" else "forkserver")
     with context.Pool(jobs, initializer=_init_worker, initargs=(model,)) as pool:
         work = ((chunk, options) for chunk in _chunks(names, CHUNK))

@@ -14,7 +14,6 @@ from medbrief.batch import (
     OutputFormat,
     csv_header,
     done_sources,
-    find_articles,
     record_lines,
     tag_paths,
 )
@@ -22,6 +21,7 @@ from medbrief.engine import Analyzer, Options
 from medbrief.errors import MedbriefError
 from medbrief.model import load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
+from medbrief.sources import find_sources, is_url
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
 from training.options import FEATURE_SETS
 
@@ -69,7 +69,7 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", metavar="PATH|URL...", nargs=-1, required=True)
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Output file (default stdout).")
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
@@ -86,10 +86,11 @@ def main(verbose: bool) -> None:
 @words_option
 @model_option
 def tag(
-    paths: tuple[Path, ...], out: Path | None, fmt: OutputFormat, jobs: int | None,
+    sources: tuple[str, ...], out: Path | None, fmt: OutputFormat, jobs: int | None,
     resume: bool, sentences: int, words: int, model_dir: Path, scheduler: str | None = None,
 ) -> None:
-    """Tag articles (files, folders searched recursively, or - for stdin).
+    """Tag articles: files, folders (searched recursively), - for stdin, or URLs of any
+    filesystem fsspec knows (s3://bucket/folder/, needs medbrief[dask] and e.g. s3fs).
 
     Writes one analysis record per article, in sorted path order. A file that cannot
     be read gives an error record and a non-zero exit status; the run goes on.
@@ -103,11 +104,11 @@ def tag(
     if resume and out is None:
         raise click.UsageError("--resume needs --out")
     options = Options(sentences, words)
-    stdin = Path("-") in paths
-    files = find_articles(p for p in paths if p != Path("-"))
-    missing = [p for p in files if not p.exists()]
+    stdin = "-" in sources
+    found = find_sources(s for s in sources if s != "-")
+    missing = [s for s in found if not is_url(s) and not Path(s).exists()]
     skip = done_sources(out, fmt) if resume and out is not None else set()
-    todo = [p for p in files if str(p) not in skip and p not in missing]
+    todo = [s for s in found if s not in skip and s not in missing]
     append = resume and out is not None and out.exists() and out.stat().st_size > 0
     handle: IO[str] = out.open("a" if append else "w", encoding="utf-8") if out else sys.stdout
     failures = 0
@@ -116,7 +117,7 @@ def tag(
             handle.write(csv_header())
         for path in missing:
             failures += 1
-            error = ErrorRecord(id=path.stem, source=str(path), error=f"{path}: no such file")
+            error = ErrorRecord(id=Path(path).stem, source=path, error=f"{path}: no such file")
             handle.writelines(record_lines(error, fmt))
         if stdin:
             analyzer = Analyzer(load_model(model_dir))
@@ -140,7 +141,7 @@ def tag(
         if out:
             handle.close()
     total = len(todo) + len(missing) + int(stdin)
-    skipped = f", skipped {len(files) - len(todo) - len(missing)} already done" if resume else ""
+    skipped = f", skipped {len(found) - len(todo) - len(missing)} already done" if resume else ""
     click.echo(f"tagged {total - failures} of {total} articles{skipped}", err=True)
     if failures:
         click.echo(f"{failures} article(s) could not be read; see their error records", err=True)

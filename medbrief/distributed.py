@@ -3,8 +3,9 @@
 Needs the ``dask`` extra (``pip install 'medbrief[dask]'``). Only file paths or URLs travel
 to the workers, never article texts; each worker loads the model once, through a worker
 plugin, and checks that its version is the one the client expects. Chunks of paths are
-analysed by :func:`medbrief.batch.analyze_paths`, so records and error records are exactly
-those of the single-machine path.
+analysed by :func:`medbrief.batch.analyze_paths` and read by
+:func:`medbrief.sources.read_source`, so records and error records are exactly those of the
+single-machine path.
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ import shutil
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from medbrief.batch import CHUNK, analyze_paths, find_articles
-from medbrief.engine import Analyzer, Article, Options
-from medbrief.errors import InputError, MedbriefError, ModelError
-from medbrief.ingest import SUFFIX_FORMATS, format_for_path, read_article
+from medbrief.batch import analyze_paths
+from medbrief.engine import Analyzer, Options
+from medbrief.errors import MedbriefError, ModelError
 from medbrief.model import CARD_FILE, POINTER, current_version, load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
 
@@ -42,9 +41,6 @@ __all__ = [
     "LOCAL",
     "ModelPlugin",
     "ModelShipment",
-    "find_sources",
-    "is_url",
-    "read_source",
     "tag_sources",
 ]
 
@@ -53,6 +49,8 @@ log = logging.getLogger(__name__)
 LOCAL = "local"
 PLUGIN_NAME = "medbrief-model"
 TASKS_PER_THREAD = 4
+# Sources per task: enough that the scheduler's cost per task is small beside the analysis.
+CHUNK = 64
 
 Ship = Literal["auto", "path", "value"]
 Record = AnalysisRecord | ErrorRecord
@@ -146,56 +144,7 @@ def _worker_analyzer(version: str) -> Analyzer:
 def _tag_chunk(sources: list[str], options: Options, version: str) -> list[Record]:
     """The task each worker runs: one chunk of paths or URLs in, their records out."""
     analyzer = _worker_analyzer(version)
-    return analyze_paths(analyzer, sources, options, read=lambda s: read_source(analyzer, s))
-
-
-def is_url(source: str) -> bool:
-    """Whether a source names a file through an fsspec protocol (``s3://``, ``file://``...)."""
-    return "://" in source or "::" in source
-
-
-def read_source(analyzer: Analyzer, source: str) -> Article:
-    """Read a local path as batch tagging does, or a URL through fsspec."""
-    if not is_url(source):
-        return analyzer.read_path(Path(source))
-    import fsspec
-
-    limit = analyzer.max_bytes
-    try:
-        with fsspec.open(source, "rb") as handle:
-            data = handle.read(limit + 1)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{source}: cannot read ({exc})") from exc
-    if len(data) > limit:
-        raise InputError(f"{source}: article too large (the limit is {limit} bytes)")
-    name = PurePosixPath(urlsplit(source.rsplit("::", 1)[-1]).path)
-    document = read_article(data, format_for_path(Path(name.name)), name=source, max_bytes=limit)
-    return Article(document, name.stem, source)
-
-
-def find_sources(sources: Iterable[str]) -> list[str]:
-    """Article files under local paths (as batch tagging finds them) and fsspec URLs.
-
-    A URL naming a folder is searched recursively for article suffixes. Local paths come
-    first, in the single-machine order; then URLs, sorted.
-    """
-    local: list[Path] = []
-    remote: set[str] = set()
-    for source in sources:
-        if not is_url(source):
-            local.append(Path(source))
-            continue
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(source)
-        if fs.isdir(path):
-            remote.update(
-                fs.unstrip_protocol(p) for p in fs.find(path)
-                if PurePosixPath(p).suffix.lower() in SUFFIX_FORMATS
-            )
-        else:
-            remote.add(source)
-    return [str(p) for p in find_articles(local)] + sorted(remote)
+    return analyze_paths(analyzer, sources, options)
 
 
 def tag_sources(

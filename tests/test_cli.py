@@ -57,6 +57,28 @@ def test_tag_with_two_processes_matches_one(folder: Path, model_dir: Path) -> No
     assert one.read_text() == two.read_text()
 
 
+def test_tag_reads_urls_through_fsspec(folder: Path, model_dir: Path) -> None:
+    pytest.importorskip("fsspec")
+    local, remote = folder.parent / "local.jsonl", folder.parent / "remote.jsonl"
+    common = ("--model", str(model_dir), "-j", "1")
+    assert run("tag", str(folder), "-o", str(local), *common).exit_code == 0
+    result = run("tag", folder.as_uri(), (folder / "gone.txt").as_uri(), "-o", str(remote),
+                 *common)
+    assert result.exit_code == 1, "an unreadable URL makes the exit status say so"
+    by_url = [json.loads(line) for line in remote.read_text().splitlines()]
+    by_path = [json.loads(line) for line in local.read_text().splitlines()]
+    assert [r["source"] for r in by_url] == sorted(
+        [Path(r["source"]).as_uri() for r in by_path] + [(folder / "gone.txt").as_uri()]
+    )
+    gone = next(r for r in by_url if r["source"].endswith("gone.txt"))
+    assert gone["id"] == "gone" and "cannot read" in gone["error"]
+    same = {Path(r["source"]).as_uri(): r for r in by_path}
+    for record in by_url:
+        if record["source"] in same:
+            assert record["paragraphs"] == same[record["source"]]["paragraphs"]
+            assert record["summary"] == same[record["source"]]["summary"]
+
+
 def test_csv_has_a_row_per_paragraph(folder: Path, model_dir: Path) -> None:
     result = run("tag", str(folder / "nested" / "story.md"), "--format", "csv",
                  "--model", str(model_dir))
