@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import os
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -15,11 +16,15 @@ from pydantic import ValidationError
 from medbrief.card import ModelCard
 from medbrief.engine import Analyzer, Article, Options
 from medbrief.errors import InputError
-from medbrief.ingest import Format
+from medbrief.ingest import Format, decode
 from medbrief.record import AnalysisRecord, ErrorRecord
 from service.config import Settings
 from service.retrain import Retrainer, RetrainError
 from service.schemas import (
+    JSON_LIKE_PATTERN,
+    RAW_ARTICLE_SCHEMA,
+    RAW_TEXT_PATTERN,
+    SPACE_CHARS,
     AnalyzeRequest,
     BatchRequest,
     ErrorBody,
@@ -44,12 +49,13 @@ ARTICLE_BODY = {
         "required": True,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/AnalyzeRequest"}},
-            # a blank raw body (422 "empty") or one with NUL bytes (422 "unreadable") is refused
-            **{kind: {"schema": {"type": "string", "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$"}}
-               for kind in RAW_FORMATS},
+            **{kind: {"schema": RAW_ARTICLE_SCHEMA} for kind in RAW_FORMATS},
         },
     }
 }
+# The service holds a raw body to exactly the patterns its schema states.
+RAW_TEXT = re.compile(RAW_TEXT_PATTERN)
+JSON_LIKE = re.compile(JSON_LIKE_PATTERN)
 
 
 class ServiceError(HTTPException):
@@ -88,7 +94,7 @@ async def article_request(
     sentences: Annotated[int | None, Query(ge=0, description="raw bodies: summary length")] = None,
     words: Annotated[int | None, Query(ge=1, le=2000, description="raw bodies: words")] = None,
     id: Annotated[str | None, Query(max_length=500, description="raw bodies: article id")] = None,
-) -> tuple[AnalyzeRequest, bytes | None]:
+) -> AnalyzeRequest:
     """The article of a request: a JSON AnalyzeRequest, or a raw text/markdown/html body."""
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if sentences is not None and sentences > settings.max_sentences:  # whatever the body
@@ -98,19 +104,38 @@ async def article_request(
         )
     body = await request.body()
     if kind in RAW_FORMATS:
-        if not body.strip():
-            raise ServiceError(422, "empty", "the request body is empty")
-        fields: dict[str, Any] = {"text": "-", "format": RAW_FORMATS[kind], "id": id}
+        text = await asyncio.to_thread(_raw_article, body, kind, id)  # up to 2 MB of regex work
+        fields: dict[str, Any] = {"text": text, "format": RAW_FORMATS[kind], "id": id}
         given = {"sentences": sentences, "words": words}
         fields.update({k: v for k, v in given.items() if v is not None})
-        return AnalyzeRequest(**fields), body
+        return AnalyzeRequest(**fields)
     if kind != "application/json":
         raise ServiceError(415, "unsupported_media_type", f"unsupported content type {kind!r}")
     try:
         parsed = AnalyzeRequest.model_validate_json(body)
     except ValidationError as exc:
         raise ServiceError(422, "invalid_request", _describe(exc)) from exc
-    return parsed, None
+    return parsed
+
+
+def _raw_article(body: bytes, kind: str, id: str | None) -> str:
+    """The text of a raw body, refused unless it meets RAW_ARTICLE_SCHEMA."""
+    try:
+        text = decode(body, id or "input")  # refuses undecodable bytes and NUL characters
+    except InputError as exc:
+        raise ServiceError(422, "unreadable", str(exc)) from exc
+    # Both patterns allow white space at the ends; matching what lies between is the same
+    # test and avoids slow backtracking over long runs of white space.
+    core = text.strip(SPACE_CHARS)
+    if not RAW_TEXT.match(core):
+        raise ServiceError(422, "empty", "the request body is empty (white space only)")
+    if JSON_LIKE.match(core):
+        raise ServiceError(
+            422, "looks_like_json",
+            f"the {kind} body looks like JSON, not an article; "
+            "send a JSON request with Content-Type: application/json",
+        )
+    return text
 
 
 def _describe(exc: ValidationError) -> str:
@@ -120,19 +145,17 @@ def _describe(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}" + (f" (+{more} more)" if more else "")
 
 
-ArticleDep = Annotated[tuple[AnalyzeRequest, bytes | None], Depends(article_request)]
+ArticleDep = Annotated[AnalyzeRequest, Depends(article_request)]
 
 
-def _read(
-    analyzer: Analyzer, req: AnalyzeRequest, raw: bytes | None, settings: Settings
-) -> Article:
+def _read(analyzer: Analyzer, req: AnalyzeRequest, settings: Settings) -> Article:
     if req.sentences > settings.max_sentences:
         raise ServiceError(
             422, "too_many_sentences",
             f"sentences: at most {settings.max_sentences} may be asked for",
         )
     try:
-        article = analyzer.read(raw if raw is not None else req.text, req.format, req.id)
+        article = analyzer.read(req.text, req.format, req.id)
     except InputError as exc:
         code = "too_large" if "too large" in str(exc) else "unreadable"
         raise ServiceError(413 if code == "too_large" else 422, code, str(exc)) from exc
@@ -149,9 +172,8 @@ def _read(
     "/v1/analyze", response_model=AnalysisRecord, responses=ERRORS, openapi_extra=ARTICLE_BODY,
     summary="Analyse one article: labels, topic breakdown, summary",
 )
-def analyze(article: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -> AnalysisRecord:
-    req, raw = article
-    read = _read(analyzer, req, raw, settings)
+def analyze(req: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -> AnalysisRecord:
+    read = _read(analyzer, req, settings)
     return analyzer.analyze_many([read], Options(req.sentences, req.words))[0]
 
 
@@ -159,8 +181,8 @@ def analyze(article: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -
     "/v1/summarize", response_model=SummaryResponse, responses=ERRORS, openapi_extra=ARTICLE_BODY,
     summary="Summarise one article",
 )
-def summarize(article: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -> SummaryResponse:
-    record = analyze(article, analyzer, settings)
+def summarize(req: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -> SummaryResponse:
+    record = analyze(req, analyzer, settings)
     return SummaryResponse(summary=record.summary, model=record.model)
 
 
@@ -184,7 +206,7 @@ def analyze_batch(
     out: list[AnalysisRecord | ErrorRecord] = []
     for req in batch.articles:
         try:
-            read = _read(analyzer, req, None, settings)
+            read = _read(analyzer, req, settings)
         except ServiceError as exc:
             out.append(ErrorRecord(id=req.id, source=None, error=str(exc.detail)))
             continue

@@ -7,6 +7,7 @@ import json
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -41,6 +42,17 @@ def train_and_validate(
     data_dir: str, heldout_dir: str, model_dir: str, articles: list[dict[str, object]] | None
 ) -> dict[str, object]:
     """Runs in a child process: train, check the model, then save it (CURRENT swaps last)."""
+    try:
+        return _train_and_validate(data_dir, heldout_dir, model_dir, articles)
+    except (MedbriefError, ValueError) as exc:
+        # Only the message goes back: not every error class can be rebuilt from a pickle
+        # (LabelFileError needs three arguments), and a failed unpickle breaks the pool.
+        raise RetrainError(str(exc)) from None
+
+
+def _train_and_validate(
+    data_dir: str, heldout_dir: str, model_dir: str, articles: list[dict[str, object]] | None
+) -> dict[str, object]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="medbrief-retrain-") as tmp:
         data = Path(data_dir)
@@ -98,4 +110,6 @@ class Retrainer:
                     )
                 except (MedbriefError, ValueError, RetrainError) as exc:
                     raise RetrainError(str(exc)) from exc
+                except BrokenProcessPool as exc:
+                    raise RetrainError(f"the training process stopped: {exc}") from exc
         return RetrainResponse.model_validate(result)

@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from medbrief.record import ModelInfo, SummarySentence
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
+
+# What str.strip() removes (the engine's and the trainer's test for an empty text) as a regex
+# class, spelled out so that it means the same in Python, ECMA-262 and Rust regexes (each
+# reads `\s` differently).
+STRIPPED = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"[^{STRIPPED}]"
+# White space for the raw-body rules: those characters plus U+FEFF, a byte-order mark.
+SPACE = STRIPPED + r"\ufeff"
+SPACE_CHARS = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "\ufeff"
+# A character that is not white space, and no NUL anywhere.
+RAW_TEXT_PATTERN = rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$"
+# The whole body, white space aside, is {...}, [...], true, false, null or a number.
+JSON_LIKE_PATTERN = (
+    rf"^[{SPACE}]*(\{{[\s\S]*\}}|\[[\s\S]*\]|true|false|null"
+    rf"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)[{SPACE}]*$"
+)
+RAW_ARTICLE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": RAW_TEXT_PATTERN,
+    "not": {"pattern": JSON_LIKE_PATTERN},
+    "description": (
+        "The article as text (UTF-8, or UTF-16 with a byte-order mark). Refused with 422: "
+        "white space only (`empty`), NUL characters or undecodable bytes (`unreadable`), "
+        "or a body that looks like JSON, i.e. "
+        "the whole body is {...}, [...], true, false, null or a number (`looks_like_json`): "
+        "JSON goes with Content-Type application/json."
+    ),
+}
 
 
 class AnalyzeRequest(BaseModel):
@@ -44,8 +72,8 @@ class SummaryResponse(BaseModel):
 class LabelledParagraph(BaseModel):
     """One labelled paragraph of a training article."""
 
-    text: str = Field(min_length=1)
-    label: str = Field(min_length=1, max_length=100)
+    text: str = Field(min_length=1, pattern=NOT_BLANK)
+    label: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
 
 
 class LabelledArticleIn(BaseModel):
@@ -58,7 +86,7 @@ class LabelledArticleIn(BaseModel):
 class RetrainRequest(BaseModel):
     """Retrain from these articles, or from the service's seeds/ when none are given."""
 
-    articles: list[LabelledArticleIn] | None = None
+    articles: list[LabelledArticleIn] | None = Field(default=None, min_length=1)
 
 
 class RetrainResponse(BaseModel):

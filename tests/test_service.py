@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from service.app import create_app
 from service.config import Settings
+from service.retrain import Retrainer, RetrainError
+from service.schemas import SPACE, SPACE_CHARS, STRIPPED
 from tests.conftest import SEEDS
 from tests.test_training import TINY
 
@@ -108,6 +115,15 @@ def test_batch_analyses_each_article_and_reports_bad_ones(client: TestClient) ->
         ),
         ({"content": b"   ", "headers": {"content-type": "text/plain"}}, (422, "empty")),
         (
+            {"content": "\u2028\u3000\ufeff\n".encode(), "headers": {"content-type": "text/plain"}},
+            (422, "empty"),
+        ),
+        (
+            {"content": b"Five patients\x00", "headers": {"content-type": "text/markdown"}},
+            (422, "unreadable"),
+        ),
+        ({"content": b"{}", "headers": {"content-type": "text/html"}}, (422, "looks_like_json")),
+        (
             {"content": b"x" * 300_000, "headers": {"content-type": "text/plain"}},
             (413, "too_large"),
         ),
@@ -117,8 +133,87 @@ def test_batch_analyses_each_article_and_reports_bad_ones(client: TestClient) ->
         ),
     ],
 )
-def test_bad_input_gets_a_clear_4xx(client: TestClient, kwargs: dict, expected: tuple) -> None:
+def test_bad_input_gets_a_clear_4xx(
+    client: TestClient, kwargs: dict[str, Any], expected: tuple[int, str]
+) -> None:
     assert error_of(client.post("/v1/analyze", **kwargs)) == expected
+
+
+@pytest.mark.parametrize("kind", ["text/plain", "text/markdown", "text/html"])
+@pytest.mark.parametrize(
+    "body", ['{"text": "Five of nine patients went into remission."}', "[1, 2]", " null\n", "1e+16"]
+)
+def test_a_raw_body_that_is_json_is_refused_with_a_pointer_to_application_json(
+    client: TestClient, kind: str, body: str
+) -> None:
+    for route in ("/v1/analyze", "/v1/summarize"):
+        response = client.post(route, content=body.encode(), headers={"content-type": kind})
+        assert error_of(response) == (422, "looks_like_json")
+        assert "Content-Type: application/json" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body", ["[Updated] " + ARTICLE, ARTICLE + "\n\n{see table 2}", "42 patients improved."]
+)
+def test_a_raw_article_with_brackets_or_numbers_is_still_an_article(
+    client: TestClient, body: str
+) -> None:
+    response = client.post(
+        "/v1/analyze", content=body.encode(), headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["paragraphs"]
+
+
+def test_raw_body_white_space_is_what_the_engine_strips_plus_the_byte_order_mark() -> None:
+    every = [chr(i) for i in range(sys.maxunicode + 1)]
+    stripped = {c for c in every if c.isspace()}
+    assert {c for c in every if re.fullmatch(f"[{STRIPPED}]", c)} == stripped
+    spaces = stripped | {"\ufeff"}
+    assert {c for c in every if re.fullmatch(f"[{SPACE}]", c)} == spaces == set(SPACE_CHARS)
+
+
+@pytest.fixture(scope="module")
+def raw_schema(client: TestClient) -> dict[str, Any]:
+    content = client.get("/openapi.json").json()["paths"]["/v1/summarize"]["post"]["requestBody"]
+    schema: dict[str, Any] = content["content"]["text/plain"]["schema"]
+    return schema
+
+
+raw_texts = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=" \t\n\u2028\ufeff\x00{}[]-.0123456789eEtruefalsn\"a:,<>#", max_size=30),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+        | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+        max_leaves=6,
+    ).map(json.dumps),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=raw_texts)
+def test_the_service_enforces_exactly_the_published_raw_body_schema(
+    client: TestClient, raw_schema: dict[str, Any], text: str
+) -> None:
+    valid = bool(
+        re.search(raw_schema["pattern"], text) and not re.search(raw_schema["not"]["pattern"], text)
+    )
+    response = client.post(
+        "/v1/summarize", content=text.encode(), headers={"content-type": "text/plain"}
+    )
+    if valid:
+        # the engine still refuses a text that has nothing left once markup is removed
+        assert response.status_code == 200 or (
+            error_of(response) == (422, "unreadable")
+            and "no readable text" in response.json()["detail"]
+        ), (text, response.text)
+    else:
+        assert response.status_code == 422, (text, response.text)
+        assert error_of(response)[1] in {"empty", "unreadable", "looks_like_json"}
 
 
 @settings(
@@ -154,7 +249,9 @@ json_values = st.recursive(
         max_size=5,
     )
 )
-def test_random_json_never_causes_a_server_error(client: TestClient, payload: dict) -> None:
+def test_random_json_never_causes_a_server_error(
+    client: TestClient, payload: dict[str, Any]
+) -> None:
     for route in ("/v1/analyze", "/v1/summarize"):
         assert (
             client.post(
@@ -197,12 +294,40 @@ def test_openapi_documents_every_route_and_body(client: TestClient) -> None:
     } <= set(schema["paths"])
     body = schema["paths"]["/v1/analyze"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "text/plain", "text/markdown", "text/html"}
+    raw = [body[kind]["schema"] for kind in ("text/plain", "text/markdown", "text/html")]
+    assert raw[0] == raw[1] == raw[2] and {"pattern", "not"} <= set(raw[0])
     assert "AnalyzeRequest" in schema["components"]["schemas"]
 
 
 def test_retrain_is_disabled_without_an_admin_key(client: TestClient) -> None:
     response = client.post("/v1/model/retrain", headers={"x-admin-key": "anything"})
     assert error_of(response) == (403, "retrain_disabled")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"articles": []},
+        {"articles": [{"name": "a", "paragraphs": [{"text": " \u3000", "label": "risks"}]}]},
+        {"articles": [{"name": "a", "paragraphs": [{"text": "Fever.", "label": "\t"}]}]},
+    ],
+)
+def test_retrain_refuses_no_articles_and_blank_paragraphs_as_invalid(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    assert error_of(client.post("/v1/model/retrain", json=body)) == (422, "invalid_request")
+
+
+@pytest.mark.slow
+def test_a_training_error_in_the_child_process_comes_back_as_a_retrain_error(
+    tmp_path: Path,
+) -> None:
+    # training/data.py raises LabelFileError, which cannot be unpickled in the parent
+    (tmp_path / "data").mkdir()
+    retrainer = Retrainer(tmp_path / "data", tmp_path / "models")
+    with pytest.raises(RetrainError, match=r"no \*\.labels\.jsonl files"):
+        asyncio.run(retrainer.run(None))
+    assert not (tmp_path / "models").exists()
 
 
 def test_not_ready_until_a_model_exists(tmp_path: Path) -> None:
@@ -226,7 +351,7 @@ def test_retrain_swaps_in_a_new_model_and_a_failed_one_keeps_the_old(
         Settings(
             model_dir=models,
             data_dir=data,
-            admin_key=ADMIN,
+            admin_key=SecretStr(ADMIN),
             train_if_missing=False,
             reload_seconds=0.2,
         )
