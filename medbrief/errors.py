@@ -25,8 +25,13 @@ class LabelFileError(MedbriefError, ValueError):
     def __init__(self, path: Path | str, line: int | None, message: str) -> None:
         self.path = str(path)
         self.line = line
+        self.message = message
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[LabelFileError], tuple[str, int | None, str]]:
+        """Picklable (a retrain in a child process sends it back) with its three parts."""
+        return (LabelFileError, (self.path, self.line, self.message))
 
 
 class ModelError(MedbriefError, RuntimeError):

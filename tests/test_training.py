@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -106,6 +107,12 @@ def test_bad_label_line_names_file_and_line_and_writes_nothing(
     assert caught.value.path == str(bad) and caught.value.line == 5
     assert str(caught.value).startswith(f"{bad}:5: ")
     assert not (tmp_path / "models").exists()
+
+
+def test_a_label_file_error_survives_pickling() -> None:
+    error = pickle.loads(pickle.dumps(LabelFileError("data/a.labels.jsonl", 3, "bad label")))
+    assert (error.path, error.line, str(error)) == ("data/a.labels.jsonl", 3,
+                                                   "data/a.labels.jsonl:3: bad label")
 
 
 def test_labels_that_do_not_match_the_raw_article_are_refused(tmp_path: Path) -> None:
