@@ -2,88 +2,155 @@
 
 from __future__ import annotations
 
+import logging
 import math
-from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 
 from medbrief.summary import (
-    _WORD,
     CUE_NAMES,
-    STOPWORDS,
     TOPIC_PRIORITY,
     Candidate,
     Unit,
     candidates,
 )
 
-N_FEATURES = 9 + len(CUE_NAMES) + len(TOPIC_PRIORITY)
+if TYPE_CHECKING:  # scikit-learn is needed to fit a scorer, never to use one
+    from sklearn.linear_model import LogisticRegression
+
+log = logging.getLogger(__name__)
+
+# Labels whose editors' choices differ enough to get weights of their own.
+INTERACTING = ("trial_results", "risks", "outlook")
+_PLACE = (
+    "first_in_paragraph", "sentence_in_paragraph", "first_paragraph_of_topic",
+    "paragraph_in_topic", "sentence_in_topic", "article_position", "first_sentence",
+)
+_WEIGHT = ("log_length", "short", "relative_score", "score_vs_best")
+_PER_TOPIC = (
+    "first_in_paragraph", "paragraph_in_topic", "sentence_in_topic", "log_length",
+    "topic_cues", "numbers", "percent", "relative_score", "hedges", "quoted",
+)
+# Every cue but the lean on a previous sentence, which the summary penalises by rule.
+_CUES = tuple(name for name in CUE_NAMES if name != "dangling")
+FEATURE_NAMES = (
+    *_PLACE, *_WEIGHT, *_CUES, *(f"is_{label}" for label in TOPIC_PRIORITY),
+    *(f"{label}:{name}" for label in INTERACTING for name in _PER_TOPIC),
+)
+N_FEATURES = len(FEATURE_NAMES)
+_ONE_HOT = {
+    label: tuple(float(label == other) for other in TOPIC_PRIORITY) for label in TOPIC_PRIORITY
+}
+_NO_TOPIC = (0.0,) * len(TOPIC_PRIORITY)
+# Where a label's own copy of the per-topic features starts, and how many zeros follow it.
+_SLOT = {label: i * len(_PER_TOPIC) for i, label in enumerate(INTERACTING)}
+_AFTER = {
+    label: (len(INTERACTING) - 1 - i) * len(_PER_TOPIC) for i, label in enumerate(INTERACTING)
+}
+_ZEROS = [0.0] * (len(INTERACTING) * len(_PER_TOPIC))
 
 
 def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.ndarray:
-    """One row per candidate: its place in the article and topic, its cues, its built-in
-    score relative to the best, and how much it shares with the article's opening."""
+    """One row per candidate (named by FEATURE_NAMES): its place in its paragraph, its topic
+    and the article, its length, its built-in score relative to its topic's best, its overlap
+    with the article's opening, its paragraph's label confidence, its cues; then the features
+    whose weight depends on the topic, once per default topic."""
     in_reading_order = sorted(pool, key=lambda c: (c.paragraph, c.start))
-    position = {id(c): i for i, c in enumerate(in_reading_order)}
+    last = max(len(pool) - 1, 1)
     best = max((c.score for c in pool), default=1.0) or 1.0
-    opening = {
-        w for u in units[:2] for w in _WORD.findall(u.text.lower()) if w not in STOPWORDS
-    }
     topic_best: dict[str, float] = {}
-    topic_paragraphs: dict[str, list[int]] = {}
-    rank_in_topic: dict[int, int] = {}
-    in_paragraph: dict[int, int] = {}
-    seen: Counter[str] = Counter()
-    for i, c in enumerate(in_reading_order):
-        topic_best[c.label] = max(topic_best.get(c.label, 0.0), c.score)
-        rank_in_topic[id(c)] = seen[c.label]
-        seen[c.label] += 1
-        paragraphs = topic_paragraphs.setdefault(c.label, [])
-        if not paragraphs or paragraphs[-1] != c.paragraph:
-            paragraphs.append(c.paragraph)
-        previous = in_reading_order[i - 1] if i else c
-        follows = previous is not c and previous.paragraph == c.paragraph
-        in_paragraph[id(c)] = in_paragraph[id(previous)] + 1 if follows else 0
-    rows = []
     for c in pool:
-        rows.append(
-            [
-                math.log1p(rank_in_topic[id(c)]),
-                math.log1p(topic_paragraphs[c.label].index(c.paragraph)),
-                math.log1p(in_paragraph[id(c)]),
-                position[id(c)] / max(len(pool) - 1, 1),
-                math.log(max(c.length, 1)),
-                c.score / (topic_best[c.label] or 1.0),
-                c.score / best,
-                len(c.words & opening) / max(len(c.words), 1),
-                float(" said" in c.text or " says" in c.text),
-                *c.cues.values(),
-                *(float(c.label == label) for label in TOPIC_PRIORITY),
-            ]
+        topic_best[c.label] = max(topic_best.get(c.label, 0.0), c.score)
+    rows: dict[int, list[float]] = {}
+    topic_sentences: dict[str, int] = {}
+    topic_paragraphs: dict[str, tuple[int, int]] = {}  # label -> (paragraphs seen, last one)
+    previous: Candidate | None = None
+    in_paragraph = 0
+    for position, c in enumerate(in_reading_order):
+        in_paragraph = in_paragraph + 1 if previous and previous.paragraph == c.paragraph else 0
+        previous = c
+        seen, last_paragraph = topic_paragraphs.get(c.label, (0, -1))
+        if last_paragraph != c.paragraph:
+            seen += 1
+            topic_paragraphs[c.label] = (seen, c.paragraph)
+        paragraph_in_topic = seen - 1
+        sentence_in_topic = topic_sentences.get(c.label, 0)
+        topic_sentences[c.label] = sentence_in_topic + 1
+        length = math.log(max(c.length, 1))
+        relative = c.score / (topic_best[c.label] or 1.0)
+        first = float(in_paragraph == 0)
+        cues = c.cues
+        per_topic = (
+            first, math.log1p(paragraph_in_topic), math.log1p(sentence_in_topic), length,
+            cues["topic_cues"], cues["numbers"], cues["percent"], relative, cues["hedges"],
+            cues["quoted"],
         )
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), N_FEATURES)
+        row = [
+            first,
+            math.log1p(in_paragraph),
+            float(paragraph_in_topic == 0),
+            math.log1p(paragraph_in_topic),
+            math.log1p(sentence_in_topic),
+            position / last,
+            float(position == 0),
+            length,
+            float(c.length < 12),
+            relative,
+            c.score / best,
+            *(cues[name] for name in _CUES),
+            *_ONE_HOT.get(c.label, _NO_TOPIC),
+            *_ZEROS[: _SLOT.get(c.label, 0)],
+        ]
+        if c.label in _SLOT:
+            row.extend(per_topic)
+            row.extend(_ZEROS[: _AFTER[c.label]])
+        else:
+            row.extend(_ZEROS)
+        rows[id(c)] = row
+    matrix = [rows[id(c)] for c in pool]
+    return np.asarray(matrix, dtype=np.float64).reshape(len(matrix), N_FEATURES)
+
+
+class LinearWeights(Protocol):
+    """A fitted logistic regression's weights: (1, N_FEATURES) and (1,)."""
+
+    @property
+    def coef_(self) -> np.ndarray: ...
+
+    @property
+    def intercept_(self) -> np.ndarray: ...
 
 
 class SentenceScorer:
     """Rescores candidates with a fitted classifier's probability of being picked."""
 
-    def __init__(self, classifier: LogisticRegression) -> None:
+    def __init__(self, classifier: LinearWeights) -> None:
         self.classifier = classifier
+        self.usable = classifier.coef_.shape == (1, N_FEATURES)
+        if not self.usable:
+            log.warning(
+                "summary scorer expects %d features, this version builds %d: using the "
+                "built-in sentence scores (retrain the model)",
+                classifier.coef_.shape[-1], N_FEATURES,
+            )
 
     def __call__(self, pool: list[Candidate], units: Sequence[Unit]) -> list[float]:
-        # The logistic regression's probability, computed directly: the same number as
-        # predict_proba without its per-call input checks.
+        if not self.usable:
+            return [c.score for c in pool]
+        # The logistic regression's probability, as predict_proba would give it.
         logits = sentence_features(pool, units) @ self.classifier.coef_[0]
-        return expit(logits + self.classifier.intercept_[0]).tolist()  # type: ignore[no-any-return]
+        probabilities = 1.0 / (1.0 + np.exp(-(logits + self.classifier.intercept_[0])))
+        return probabilities.tolist()  # type: ignore[no-any-return]
 
 
 def fit_scorer(
-    articles: Sequence[tuple[Sequence[Unit], Sequence[str]]], C: float = 0.5
+    articles: Sequence[tuple[Sequence[Unit], Sequence[str]]], C: float = 0.05
 ) -> LogisticRegression | None:
     """Fit on (paragraph units, reference sentences) pairs; None when nothing was matched."""
+    from sklearn.linear_model import LogisticRegression
+
     X: list[np.ndarray] = []
     y: list[bool] = []
     for units, references in articles:
@@ -95,4 +162,12 @@ def fit_scorer(
         y.extend(tuple(c.text.split()) in wanted for c in pool)
     if not X or len(set(y)) < 2:
         return None
-    return LogisticRegression(C=C, max_iter=2000).fit(np.vstack(X), np.asarray(y))
+    # Fitted on standardised features so that one penalty suits them all, then folded back
+    # so that the coefficients apply to the raw features.
+    raw = np.vstack(X)
+    mean, scale = raw.mean(axis=0), raw.std(axis=0)
+    scale[scale == 0] = 1.0
+    classifier = LogisticRegression(C=C, max_iter=2000).fit((raw - mean) / scale, np.asarray(y))
+    classifier.coef_ = classifier.coef_ / scale
+    classifier.intercept_ = classifier.intercept_ - classifier.coef_ @ mean
+    return classifier

@@ -6,7 +6,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from itertools import pairwise, product
 
 from medbrief.sentences import split_sentences
 
@@ -15,33 +16,46 @@ DEFAULT_WORDS = 120
 # Content labels in the order a reader wants them: a finding, a risk, what comes next.
 TOPIC_PRIORITY = ("trial_results", "risks", "outlook", "mechanism")
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9'’-]*")
-_DANGLING = re.compile(
-    r"^(?:however|but|this|these|that|those|it|its|they|their|he|she|his|her|also|and|so|yet|"
-    r"still|additionally|moreover|meanwhile|furthermore|instead|despite this|in addition|"
-    r"in contrast|as a result|such)\b",
-    re.IGNORECASE,
+# Words, with a number's inner separators kept ("1,067", "3.5").
+_WORD = re.compile(r"[a-z0-9](?:[a-z0-9'’-]|[.,](?=\d))*")
+_CLOSERS = "'\"”’)"
+_QUOTES = "\"“”‘'"
+# First words that make a sentence lean on the one before it.
+DANGLING = frozenset(
+    "however but this these that those it its they their he she his her also and so yet still "
+    "additionally moreover meanwhile furthermore instead such".split()
 )
-_TERMINAL = re.compile(r"[.!?]['\"”’)]*$")
-_NUMBER = re.compile(r"\d")
-_QUOTED = re.compile(r"^[\"“‘']|[\"“”]\s*(?:said|says|added|according)\b")
+DANGLING_PHRASES = (
+    ("despite", "this"), ("in", "addition"), ("in", "contrast"), ("as", "a", "result"),
+)
+_SAID = frozenset(("said", "says", "added", "according"))
+_HEDGES = frozenset("not no only without never yet unclear unknown".split())
 # Words that mark the concrete sentence an editor picks under each default topic.
-CUES: dict[str, re.Pattern[str]] = {
-    "trial_results": re.compile(
-        r"\b(?:patients|participants|trial|study|remission|per ?cent|%|median|compared|placebo|"
-        r"reduced|cut|rate|months|weeks|years)\b", re.IGNORECASE,
+CUES: dict[str, frozenset[str]] = {
+    "trial_results": frozenset(
+        "patients participants trial trials study studies remission percent median compared "
+        "placebo reduced cut rate rates months weeks years".split()
     ),
-    "risks": re.compile(
-        r"\b(?:side effects?|adverse|risk|infections?|died|deaths?|cost|price|expensive|small|"
-        r"no control|uncontrolled|short|caution|limit\w*|toxicity|syndrome|serious|severe)\b",
-        re.IGNORECASE,
+    "risks": frozenset(
+        "adverse risk risks infection infections died death deaths cost costs price expensive "
+        "small uncontrolled short caution limit limits limited limitation limitations toxicity "
+        "syndrome serious severe".split()
     ),
-    "outlook": re.compile(
-        r"\b(?:plans?|planned|will|expects?|next year|phase [23i]+|larger|approval|approve|"
-        r"regulators?|FDA|EMA|submit|file|filing|under ?way|due|scheduled|launch|begin|start)\b",
-        re.IGNORECASE,
+    "outlook": frozenset(
+        "plan plans planned will expect expects larger approval approve regulator regulators "
+        "fda ema submit file filing underway due scheduled launch begin start".split()
     ),
 }
+CUE_PAIRS: dict[tuple[str, str], str] = {
+    ("per", "cent"): "trial_results",
+    ("side", "effect"): "risks",
+    ("side", "effects"): "risks",
+    ("no", "control"): "risks",
+    ("next", "year"): "outlook",
+    ("under", "way"): "outlook",
+    **{("phase", n): "outlook" for n in ("2", "3", "ii", "iii", "2b", "2a", "3b")},
+}
+_PAIR_FIRSTS = frozenset(first for first, _ in CUE_PAIRS)
 STOPWORDS = frozenset(
     (
         "a an the and or but if of to in on at for with by from as is are was were be been being "
@@ -63,23 +77,45 @@ class Unit:
     confidence: float
 
 
-def sentence_cues(text: str, label: str) -> dict[str, float]:
-    """What a reader notices about a sentence: numbers, topic cues, quotes, questions."""
-    cue = CUES.get(label)
+def sentence_cues(text: str, tokens: Sequence[str], label: str) -> dict[str, float]:
+    """What a reader notices about a sentence, from its text and lower-cased words: numbers
+    and years, the cue words of each default topic (and of its own label), hedges, quotes,
+    questions, a lead-in that leans on the previous sentence, a press release's opener."""
+    words = set(tokens)
+    topics = {topic: len(cues & words) for topic, cues in CUES.items()}
+    if not _PAIR_FIRSTS.isdisjoint(words):
+        for pair in pairwise(tokens):
+            topic = CUE_PAIRS.get(pair)
+            if topic is not None:
+                topics[topic] += 1
+    percent = "%" in text
+    topics["trial_results"] += percent
+    numeric = [w for w in tokens if w[0].isdigit()]
+    years = sum(len(w) == 4 and w[:2] in ("19", "20") and w.isdigit() for w in numeric)
+    first = tokens[0].partition("’")[0].partition("'")[0] if tokens else ""
+    dangling = first in DANGLING or any(tuple(tokens[: len(p)]) == p for p in DANGLING_PHRASES)
+    quoted = text[:1] in _QUOTES or (
+        not _SAID.isdisjoint(words) and any(q in text for q in "\"“”")
+    )
     return {
-        "numbers": float(min(len(_NUMBER.findall(text)), 4)),
-        "topic_cues": float(min(len(cue.findall(text)), 3)) if cue else 0.0,
-        "quoted": float(bool(_QUOTED.search(text))),
-        "dangling": float(bool(_DANGLING.match(text))),
+        "numbers": float(min(len(numeric) - years, 4)),
+        "percent": float(percent),
+        "year": float(years > 0),
+        "topic_cues": float(min(topics.get(label, 0), 3)),
+        **{f"{topic}_cues": float(min(n, 3)) for topic, n in topics.items()},
+        "quoted": float(quoted),
+        "dangling": float(dangling),
         "question": float(text.endswith("?")),
-        "long": float(len(text.split()) > 50),
+        "long": float(len(tokens) > 50),
+        "announced": float("announced" in words),
+        "hedges": float(min(len(_HEDGES & words), 3)),
     }
 
 
-CUE_NAMES = tuple(sentence_cues("", ""))
+CUE_NAMES = tuple(sentence_cues("", [], ""))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A sentence that may go into the summary, with the cues that score it."""
 
@@ -90,19 +126,25 @@ class Candidate:
     score: float
     words: frozenset[str]
     rank: int
+    length: int
     cues: dict[str, float] = field(compare=False)
 
-    @property
-    def length(self) -> int:
-        return len(self.text.split())
+    def rescored(self, score: float) -> Candidate:
+        return Candidate(
+            self.paragraph, self.start, self.text, self.label, score, self.words, self.rank,
+            self.length, self.cues,
+        )
 
 
 # Multipliers of the built-in scoring, chosen on the training articles' reference summaries.
-CUE_WEIGHTS = {
+CUE_WEIGHTS = dict.fromkeys(CUE_NAMES, 0.0) | {
     "numbers": 0.04, "topic_cues": 0.2, "quoted": -0.65, "dangling": -0.5, "question": -0.7,
     "long": -0.3,
 }
 LEAD_WEIGHT = 0.05
+# What a learned score is worth for a sentence that leans on the one before it ("However,
+# ...", "This ..."): such a sentence is avoided unless nothing comparable is left.
+DANGLING_PENALTY = 0.5
 
 Rescorer = Callable[[list["Candidate"], Sequence["Unit"]], list[float]]
 
@@ -112,28 +154,40 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
     spans = [
         (u, s, e) for u in units if not _is_heading(u.text) for s, e in split_sentences(u.text)
     ]
-    tokens = [
-        [w for w in _WORD.findall(u.text[s:e].lower()) if w not in STOPWORDS] for u, s, e in spans
-    ]
-    freq = Counter(w for words in tokens for w in set(words))
+    tokens = [_WORD.findall(u.text[s:e].lower()) for u, s, e in spans]
+    content = [[w for w in words if w not in STOPWORDS] for words in tokens]
+    # How many sentences share each word, on a log scale: a sentence's centrality.
+    freq = Counter(w for words in content for w in set(words))
+    shared = {w: math.log1p(n) for w, n in freq.items()}
+    weights = [(name, w) for name, w in CUE_WEIGHTS.items() if w]
     out = []
-    for rank, ((unit, start, end), words) in enumerate(zip(spans, tokens, strict=True)):
+    for rank, ((unit, start, end), words, all_words) in enumerate(
+        zip(spans, content, tokens, strict=True)
+    ):
         text = unit.text[start:end].strip()
-        if len(text.split()) < 6 or not _TERMINAL.search(text):
+        length = len(text.split())
+        if length < 6 or not _terminal(text):
             continue
-        centrality = sum(math.log1p(freq[w]) for w in set(words)) / math.sqrt(max(len(words), 1))
-        cues = sentence_cues(text, unit.label)
+        distinct = frozenset(words)
+        centrality = sum(map(shared.__getitem__, distinct)) / math.sqrt(max(len(words), 1))
+        cues = sentence_cues(text, all_words, unit.label)
         score = centrality * unit.confidence / (1.0 + LEAD_WEIGHT * rank)
-        for name, value in cues.items():
-            weight = CUE_WEIGHTS[name]
+        for name, weight in weights:
+            value = cues[name]
             score *= (1.0 + weight) ** value if weight < 0 else 1.0 + weight * value
-        words_set = frozenset(words)
-        out.append(Candidate(unit.index, start, text, unit.label, score, words_set, rank, cues))
+        out.append(
+            Candidate(unit.index, start, text, unit.label, score, distinct, rank, length, cues)
+        )
     return out
 
 
+def _terminal(text: str) -> bool:
+    """Whether a text ends as a sentence does: a stop, then perhaps closing quotes."""
+    return text.rstrip(_CLOSERS)[-1:] in (".", "!", "?")
+
+
 def _is_heading(text: str) -> bool:
-    return len(text.split()) <= 14 and not _TERMINAL.search(text)
+    return not _terminal(text.strip()) and len(text.split()) <= 14
 
 
 def _near_duplicate(a: Candidate, b: Candidate) -> bool:
@@ -153,7 +207,10 @@ def scored(units: Sequence[Unit], rescorer: Rescorer | None = None) -> list[Cand
     """Candidates, best first, rescored by a learned scorer when one is given."""
     pool = candidates(units)
     if rescorer is not None and pool:
-        pool = [replace(c, score=s) for c, s in zip(pool, rescorer(pool, units), strict=True)]
+        pool = [
+            c.rescored(s * DANGLING_PENALTY if c.cues["dangling"] else s)
+            for c, s in zip(pool, rescorer(pool, units), strict=True)
+        ]
     return sorted(pool, key=lambda c: -c.score)
 
 
@@ -163,21 +220,28 @@ def choose(
     sentences: int = DEFAULT_SENTENCES,
     max_words: int = DEFAULT_WORDS,
 ) -> list[Candidate]:
-    """Up to ``sentences`` of the (best-first) pool within ``max_words``, one per topic first."""
+    """Up to ``sentences`` of the (best-first) pool within ``max_words``, one per topic first.
+
+    The leading topics (one per sentence) are chosen together: the best sentence of each when
+    they fit the budget, else the combination of their few best that covers the most topics
+    with the highest total score. Later topics and repeats are then added greedily.
+    """
     if sentences <= 0 or not pool:
         return []
     shares: Counter[str] = Counter()
     for unit in units:
         shares[unit.label] += len(unit.text.split())
     order = topic_order([label for label, _ in shares.most_common()])
-    chosen: list[Candidate] = []
-    words = 0
+    chosen = _leading(pool, order[:sentences], max_words)
+    words = sum(c.length for c in chosen)
 
     def fits(c: Candidate) -> bool:
         within = not chosen or words + c.length <= max_words
         return within and c not in chosen and not any(_near_duplicate(c, o) for o in chosen)
 
-    for topic in order + [""] * sentences:
+    covered = {c.label for c in chosen}
+    rest = [t for t in order if t not in covered]
+    for topic in rest + [""] * sentences:
         if len(chosen) >= sentences:
             break
         pick = next((c for c in pool if (not topic or c.label == topic) and fits(c)), None)
@@ -185,6 +249,41 @@ def choose(
             chosen.append(pick)
             words += pick.length
     return sorted(chosen, key=lambda c: (c.paragraph, c.start))
+
+
+# How many of each leading topic's best sentences the joint choice weighs.
+JOINT_DEPTH = 4
+
+
+def _leading(pool: Sequence[Candidate], topics: Sequence[str], max_words: int) -> list[Candidate]:
+    """One sentence for each of ``topics``: the best of each if together they fit, else the
+    fitting combination that covers most topics, then scores highest in total."""
+    best: dict[str, list[Candidate]] = {t: [] for t in topics}
+    for c in pool:
+        options = best.get(c.label)
+        if options is not None and len(options) < JOINT_DEPTH:
+            options.append(c)
+    tops = [options[0] for options in best.values() if options]
+    if _compatible(tops, max_words):
+        return tops
+    chosen: tuple[Candidate, ...] = ()
+    key = (0, 0.0)
+    for combo in product(*([None, *options] for options in best.values())):
+        picked = tuple(c for c in combo if c is not None)
+        candidate_key = (len(picked), sum(c.score for c in picked))
+        if candidate_key > key and _compatible(picked, max_words):
+            chosen, key = picked, candidate_key
+    return list(chosen)
+
+
+def _compatible(picked: Sequence[Candidate], max_words: int) -> bool:
+    """Whether sentences may stand together: within the budget (a lone sentence always is)
+    and no two near-duplicates."""
+    if len(picked) > 1 and sum(c.length for c in picked) > max_words:
+        return False
+    return not any(
+        _near_duplicate(a, b) for i, a in enumerate(picked) for b in picked[i + 1 :]
+    )
 
 
 def key_sentences(pool: Sequence[Candidate]) -> dict[str, Candidate]:

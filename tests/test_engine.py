@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
 
 from medbrief.engine import Analyzer, Options
-from medbrief.summary import Unit, choose, scored
+from medbrief.scorer import FEATURE_NAMES, SentenceScorer, sentence_features
+from medbrief.summary import Candidate, Unit, candidates, choose, scored
 from tests.conftest import SEEDS
 
 CONTENT = [
@@ -114,3 +118,50 @@ def test_sentences_that_lean_on_their_predecessor_are_avoided() -> None:
         Unit(1, "Side effects were mild and faded within a week in most patients.", "risks", 1),
     ]
     assert [c.paragraph for c in choose(scored(units), units, sentences=1)] == [1]
+
+
+def test_leading_topics_are_all_covered_when_their_best_sentences_overrun_the_budget() -> None:
+    long_finding = (
+        "In the trial, 40 of 50 patients were in remission after a year, the highest rate yet "
+        "reported for any treatment of this severe and long-lasting disease in adults."
+    )
+    units = [
+        Unit(0, long_finding, "trial_results", 1.0),
+        Unit(1, "Remission lasted a year in most of the patients treated.", "trial_results", 1.0),
+        Unit(2, "Side effects were mild and faded within a week in most patients.", "risks", 1.0),
+        Unit(3, "Larger trials are planned for next year in three countries.", "outlook", 1.0),
+    ]
+    pool = sorted(
+        (c.rescored(2.0 if c.paragraph == 0 else 1.0) for c in candidates(units)),
+        key=lambda c: -c.score,
+    )
+    chosen = choose(pool, units, sentences=3, max_words=40)
+    assert [c.label for c in chosen] == ["trial_results", "risks", "outlook"]
+    assert sum(c.length for c in chosen) <= 40
+    assert chosen[0].paragraph == 1, "the shorter finding makes room for the other topics"
+
+
+def test_learned_scores_do_not_bring_back_sentences_that_lean_on_their_predecessor() -> None:
+    units = [
+        Unit(0, "However, the effect faded after six months in most of the patients.", "risks", 1),
+        Unit(1, "Side effects were mild and faded within a week in most patients.", "risks", 1),
+    ]
+
+    def prefers_the_first(pool: list[Candidate], units: Sequence[Unit]) -> list[float]:
+        return [0.6 if c.paragraph == 0 else 0.5 for c in pool]
+
+    pool = scored(units, prefers_the_first)
+    assert [c.paragraph for c in choose(pool, units, sentences=1)] == [1]
+
+
+def test_a_scorer_fitted_for_other_features_falls_back_to_the_built_in_scores() -> None:
+    units = [Unit(0, "In the trial, 12 of 15 patients went into remission after one dose.", "x", 1)]
+    stale = LogisticRegression().fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+    pool = candidates(units)
+    assert SentenceScorer(stale)(pool, units) == [c.score for c in pool]
+
+
+def test_summary_scorer_features_have_one_name_each() -> None:
+    units = [Unit(0, "In the trial, 12 of 15 patients went into remission in 2024.", "risks", 0.9)]
+    assert sentence_features(candidates(units), units).shape == (1, len(FEATURE_NAMES))
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
