@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise, product
 
-from medbrief.sentences import split_sentences
+from medbrief.sentences import split_many
 
 DEFAULT_SENTENCES = 3
 DEFAULT_WORDS = 120
@@ -56,6 +56,9 @@ CUE_PAIRS: dict[tuple[str, str], str] = {
     **{("phase", n): "outlook" for n in ("2", "3", "ii", "iii", "2b", "2a", "3b")},
 }
 _PAIR_FIRSTS = frozenset(first for first, _ in CUE_PAIRS)
+_PHRASE_FIRSTS = frozenset(phrase[0] for phrase in DANGLING_PHRASES)
+_CUE_KEYS = {topic: f"{topic}_cues" for topic in CUES}
+_DIGITS = frozenset("0123456789")
 STOPWORDS = frozenset(
     (
         "a an the and or but if of to in on at for with by from as is are was were be been being "
@@ -90,10 +93,13 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> dict[str, flo
                 topics[topic] += 1
     percent = "%" in text
     topics["trial_results"] += percent
-    numeric = [w for w in tokens if w[0].isdigit()]
+    numeric = [w for w in words if w[0] in _DIGITS]  # distinct numbers
     years = sum(len(w) == 4 and w[:2] in ("19", "20") and w.isdigit() for w in numeric)
     first = tokens[0].partition("’")[0].partition("'")[0] if tokens else ""
-    dangling = first in DANGLING or any(tuple(tokens[: len(p)]) == p for p in DANGLING_PHRASES)
+    dangling = first in DANGLING or (
+        first in _PHRASE_FIRSTS
+        and any(tuple(tokens[: len(p)]) == p for p in DANGLING_PHRASES)
+    )
     quoted = text[:1] in _QUOTES or (
         not _SAID.isdisjoint(words) and any(q in text for q in "\"“”")
     )
@@ -102,7 +108,7 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> dict[str, flo
         "percent": float(percent),
         "year": float(years > 0),
         "topic_cues": float(min(topics.get(label, 0), 3)),
-        **{f"{topic}_cues": float(min(n, 3)) for topic, n in topics.items()},
+        **{_CUE_KEYS[topic]: float(min(n, 3)) for topic, n in topics.items()},
         "quoted": float(quoted),
         "dangling": float(dangling),
         "question": float(text.endswith("?")),
@@ -115,7 +121,7 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> dict[str, flo
 CUE_NAMES = tuple(sentence_cues("", [], ""))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Candidate:
     """A sentence that may go into the summary, with the cues that score it."""
 
@@ -151,8 +157,11 @@ Rescorer = Callable[[list["Candidate"], Sequence["Unit"]], list[float]]
 
 def candidates(units: Sequence[Unit]) -> list[Candidate]:
     """Every summary-worthy sentence of the content paragraphs, scored by built-in cues."""
+    prose = [u for u in units if not _is_heading(u.text)]
     spans = [
-        (u, s, e) for u in units if not _is_heading(u.text) for s, e in split_sentences(u.text)
+        (u, s, e)
+        for u, found in zip(prose, split_many([u.text for u in prose]), strict=True)
+        for s, e in found
     ]
     tokens = [_WORD.findall(u.text[s:e].lower()) for u, s, e in spans]
     content = [[w for w in words if w not in STOPWORDS] for words in tokens]
