@@ -75,6 +75,16 @@ def measure_training(features: str, out: Path) -> dict[str, object]:
     }
 
 
+def fit(features: str, out: Path) -> dict[str, object]:
+    """In this process: train on seeds/ only, for stages run without ``train``."""
+    from training.pipeline import TrainingOptions
+    from training.train import train
+
+    options = TrainingOptions(features=features)
+    train(SEEDS, out, heldout_dir=None, options=options, cross_validation=False)
+    return {}
+
+
 def measure_serving(out: Path) -> dict[str, object]:
     """In this (fresh) process: model load, first analysis, then each article alone, cold."""
     from medbrief.engine import Analyzer
@@ -274,7 +284,7 @@ def main() -> None:
     parser.add_argument("--stages", default="train,serve,tag",
                         help="comma-separated: train (and score), serve, tag; later stages "
                         "reuse the model the last train stage saved under bench/out/")
-    parser.add_argument("--child", choices=("train", "serve", "build"))
+    parser.add_argument("--child", choices=("train", "fit", "serve", "build"))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -283,6 +293,8 @@ def main() -> None:
             use_backend(args.backend)
         if args.child == "train":
             result = measure_training(args.features[0], args.out)
+        elif args.child == "fit":
+            result = fit(args.features[0], args.out)
         elif args.child == "serve":
             result = measure_serving(args.out)
         else:
@@ -298,6 +310,8 @@ def main() -> None:
         name = column(features, args.backend)
         out = OUT / "features-models" / name.replace(" ", "_").strip("()")
         row = rows.get(name, {}) if "train" not in stages else {}
+        if "train" not in stages and not (out.is_dir() and any(out.iterdir())):
+            run_child("fit", features, args.backend, out)  # a model for the later stages
         if "train" in stages:
             row |= run_child("train", features, args.backend, out)
         if "serve" in stages:

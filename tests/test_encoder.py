@@ -70,12 +70,14 @@ def test_int8_onnx_embeddings_match_the_torch_reference() -> None:
     assert cosine.mean() > 0.99 and cosine.min() > 0.97, cosine
 
 
-def test_long_paragraphs_are_cut_at_128_tokens_keeping_the_end_marker() -> None:
+def test_long_paragraphs_are_cut_keeping_the_end_marker() -> None:
     int8 = encoder.load_encoder(backend="onnx-int8")
     reference = encoder.load_encoder(backend="torch")
-    ids = int8.token_ids([LONG, TEXTS[0]], 128)
-    assert [len(row) for row in ids] == [128, len(reference.token_ids([TEXTS[0]], 128)[0])]
-    assert ids == reference.token_ids([LONG, TEXTS[0]], 128)
+    for limit in (encoder.MAX_LENGTH, 128):
+        ids = int8.token_ids([LONG, TEXTS[0]], limit)
+        assert [len(row) for row in ids] == [limit, len(int8.token_ids([TEXTS[0]], 512)[0])]
+        assert ids[0][-1] == ids[1][-1]  # [SEP]
+        assert ids == reference.token_ids([LONG, TEXTS[0]], limit)
 
 
 def test_paraphrases_are_closer_than_unrelated_paragraphs() -> None:
