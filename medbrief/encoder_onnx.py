@@ -64,7 +64,8 @@ def threads() -> int:
         return max(1, int(explicit))
     if multiprocessing.parent_process() is not None:
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)), 4))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 4))
 
 
 def build(folder: Path, target: Path) -> Path:
