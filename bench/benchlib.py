@@ -29,6 +29,7 @@ from sumy.summarizers.text_rank import TextRankSummarizer
 from sumy.utils import get_stop_words
 
 from medbrief.engine import Analyzer, Article
+from medbrief.features import ends_sentence
 from medbrief.ingest import SUFFIX_FORMATS, Document
 from medbrief.model import BOILERPLATE
 from medbrief.sentences import sentences as split_into_sentences
@@ -176,7 +177,6 @@ GENERATOR_VERSION = 1
 LAYOUTS = ("blank_lines", "hard_wrapped", "one_per_line", "markdown", "html")
 LAYOUT_WEIGHTS = (30, 20, 15, 20, 15)
 _LINK_START = re.compile(r"^(?:Read more|Read also|Also read|See also|Related|More)\s*:", re.I)
-_TERMINAL = re.compile(r"[.!?]['\"”’)]*$")
 _TOPIC_FLOW = ("trial_results", "trial_results", "mechanism", "risks", "outlook")
 
 
@@ -204,7 +204,7 @@ def load_material(folder: Path = SEEDS) -> Material:
             text, label = str(record["text"]).strip(), str(record["label"])
             if label == BOILERPLATE:
                 (links if _LINK_START.match(text) else boilerplate).append(text)
-            elif len(text.split()) <= 14 and not _TERMINAL.search(text):
+            elif len(text.split()) <= 14 and not ends_sentence(text):
                 headings.append(text)
             else:
                 by_label.setdefault(label, []).extend(

@@ -52,21 +52,29 @@ def _drop_combining(match: re.Match[str]) -> str:
 
 
 @lru_cache(maxsize=8192)
+def word_tokens(text: str) -> tuple[str, ...]:
+    """A paragraph's words as written: runs of word characters, inner apostrophes and
+    hyphens kept (remembered across calls: the word and layout features both ask)."""
+    return tuple(_TOKEN.findall(text))
+
+
+@lru_cache(maxsize=8192)
 def word_ngrams(text: str, max_n: int) -> tuple[str, ...]:
     """Lower-cased, accent-stripped word 1..max_n-grams of a text (remembered across calls)."""
-    tokens = _TOKEN.findall(strip_accents(text.lower()))
+    tokens = strip_accents(" ".join(word_tokens(text)).lower()).split()
     grams = list(tokens)
     for n in range(2, max_n + 1):
         grams.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)), strict=False)))
     return tuple(grams)
 
 
-def tfidf_matrix(
+def tfidf_entries(
     texts: Sequence[str], vocabulary: dict[str, int], idf: np.ndarray, max_n: int
-) -> sp.csr_matrix:
-    """Sublinear-tf TF-IDF rows with unit L2 norm (as scikit-learn's ``TfidfVectorizer``
-    with ``sublinear_tf=True`` gives), counted with dictionary look-ups and one vectorised
-    pass over the whole batch."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The non-zero sublinear-tf TF-IDF values of every text with unit L2 norm per text (as
+    scikit-learn's ``TfidfVectorizer`` with ``sublinear_tf=True`` gives), in CSR form:
+    ``(values, columns, indptr)``, counted with dictionary look-ups and one vectorised pass
+    over the whole batch."""
     lookup = vocabulary.get
     columns: list[int] = []
     lengths: list[int] = []
@@ -82,7 +90,15 @@ def tfidf_matrix(
     norms = np.sqrt(np.bincount(rows, values * values, minlength=n))
     values /= norms[rows]  # a row with any known n-gram has a positive norm
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
-    return sp.csr_matrix((values, cols.astype(np.int32), indptr), shape=(n, width))
+    return values, cols, indptr
+
+
+def tfidf_matrix(
+    texts: Sequence[str], vocabulary: dict[str, int], idf: np.ndarray, max_n: int
+) -> sp.csr_matrix:
+    """``tfidf_entries`` as a sparse matrix, one row per text."""
+    values, cols, indptr = tfidf_entries(texts, vocabulary, idf, max_n)
+    return sp.csr_matrix((values, cols.astype(np.int32), indptr), shape=(len(texts), len(idf)))
 
 
 def neighbour_weights(X: Sequence[Sample], weight: float) -> tuple[np.ndarray, np.ndarray]:
@@ -122,8 +138,14 @@ class TfidfPart:
         the wide matrix: each paragraph's TF-IDF meets the three blocks in one product
         and the neighbours' parts are shifted into place."""
         k = self.blocks.shape[1] // 3
-        texts = [s.text for s in X]
-        parts = np.asarray(tfidf_matrix(texts, self.vocabulary, self.idf, self.max_n) @ self.blocks)
+        values, cols, indptr = tfidf_entries(
+            [s.text for s in X], self.vocabulary, self.idf, self.max_n
+        )
+        # Row sums of the weighted block rows as differences of one running sum: cheaper
+        # than a sparse product for the few hundred entries of an article.
+        running = np.zeros((len(values) + 1, 3 * k))
+        np.cumsum(values[:, None] * self.blocks[cols], axis=0, out=running[1:])
+        parts: np.ndarray = running[indptr[1:]] - running[indptr[:-1]]
         has_prev, has_next = neighbour_weights(X, self.context_weight)
         out = parts[:, :k].copy()
         out[1:] += has_prev[1:, None] * parts[:-1, k : 2 * k]
@@ -132,12 +154,13 @@ class TfidfPart:
 
 
 _URL = re.compile(r"https?://|www\.|\.com\b|\.org\b|@\w")
-_TERMINAL = re.compile(r"[.!?]['\"”’)]*$")
-_DIGIT = re.compile(r"\d")
-_PUNCT = re.compile(r"[|•·/\\©®™*#>_=+]")
-_WORD_START = re.compile(r"\b\w")  # the first character of every run of word characters
+_URL_HINTS = ("://", "www.", ".com", ".org", "@")
+_CLOSERS = "'\"”’)"
 _ASCII_UPPER = string.ascii_uppercase.encode()
 _ASCII_LETTERS = string.ascii_letters.encode()
+_ASCII_DIGITS = string.digits.encode()
+_ASCII_SYMBOLS = b"|/\\*#>_=+"
+_OTHER_SYMBOLS = frozenset("•·©®™")
 
 LAYOUT_NAMES = (
     "position", "from_end", "first", "last", "log_words", "log_chars", "sentence_end",
@@ -152,19 +175,20 @@ def text_cues(text: str) -> tuple[float, ...]:
 
     Remembered, since cross-validation asks for the same paragraph many times.
     """
-    initials = _WORD_START.findall(text)
-    n_words = len(initials)
+    tokens = word_tokens(text)
+    n_words = len(tokens)
     chars = max(len(text), 1)
+    upper, letters, digits, symbols = _character_counts(text)
     return (
         float(n_words),
         math.log1p(n_words),
         math.log1p(len(text)),
-        float(bool(_TERMINAL.search(text))),
-        _upper_share(text),
-        len(_DIGIT.findall(text)) / chars,
-        len(_PUNCT.findall(text)) / chars,
-        sum(map(str.isupper, initials)) / max(n_words, 1),
-        float(bool(_URL.search(text))),
+        float(ends_sentence(text)),
+        upper / max(letters, 1),
+        digits / chars,
+        symbols / chars,
+        sum(token[0].isupper() for token in tokens) / max(n_words, 1),
+        float(any(hint in text for hint in _URL_HINTS) and bool(_URL.search(text))),
         float(n_words <= 4),
         float(text.rstrip().endswith("?")),
         float(":" in text[:40]),
@@ -172,17 +196,28 @@ def text_cues(text: str) -> tuple[float, ...]:
     )
 
 
-def _upper_share(text: str) -> float:
-    """Upper-case letters among letters, as ``str.isupper``/``str.isalpha`` count them:
-    the ASCII part by deleting bytes, the few other characters one by one."""
+def ends_sentence(text: str) -> bool:
+    """Whether a text ends as a sentence does: a stop, then perhaps closing quotes."""
+    return text.rstrip(_CLOSERS)[-1:] in (".", "!", "?")
+
+
+def _character_counts(text: str) -> tuple[int, int, int, int]:
+    """Upper-case letters, letters, decimal digits and layout symbols in a text, as
+    ``str.isupper``/``isalpha``/``isdecimal`` count them: the ASCII part by deleting bytes,
+    the few other characters one by one."""
     ascii_part = text.encode("ascii", "ignore")
-    upper = len(ascii_part) - len(ascii_part.translate(None, _ASCII_UPPER))
-    letters = len(ascii_part) - len(ascii_part.translate(None, _ASCII_LETTERS))
-    if len(ascii_part) < len(text):
-        others = _NON_ASCII.findall(text)
-        upper += sum(map(str.isupper, others))
-        letters += sum(map(str.isalpha, others))
-    return upper / max(letters, 1)
+    size = len(ascii_part)
+    upper = size - len(ascii_part.translate(None, _ASCII_UPPER))
+    letters = size - len(ascii_part.translate(None, _ASCII_LETTERS))
+    digits = size - len(ascii_part.translate(None, _ASCII_DIGITS))
+    symbols = size - len(ascii_part.translate(None, _ASCII_SYMBOLS))
+    if size < len(text):
+        for char in _NON_ASCII.findall(text):
+            upper += char.isupper()
+            letters += char.isalpha()
+            digits += char.isdecimal()
+            symbols += char in _OTHER_SYMBOLS
+    return upper, letters, digits, symbols
 
 
 def layout_vector(sample: Sample, prev_words: float, after_words: float) -> list[float]:

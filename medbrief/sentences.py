@@ -23,6 +23,7 @@ _NO_BREAK = re.compile(
     r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|Sr|Jr|St|vs|No|approx|e\.g|i\.e|Fig|al|Inc|Ltd|Co|Jan|Feb|Mar|"
     r"Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.|\b[A-Z]\.)$"
 )
+_NO_BREAK_TAIL = 8  # "approx." and a character before it
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -44,8 +45,7 @@ def split_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
             return [split_many([text])[0] for text in texts] if len(texts) > 1 else [[]]
         found[i].append((start - starts[i], end - starts[i]))
     return [
-        [piece for span in _rejoin(spans, text) for piece in _split_units(span, text)]
-        for text, spans in zip(texts, found, strict=True)
+        _split_units(_rejoin(spans, text), text) for text, spans in zip(texts, found, strict=True)
     ]
 
 
@@ -74,19 +74,33 @@ def sentences(text: str) -> list[str]:
 def _rejoin(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for start, end in spans:
-        if out and _NO_BREAK.search(text[out[-1][0] : out[-1][1]]):
+        if out and _ends_unfinished(text, *out[-1]):
             out[-1] = (out[-1][0], end)
         else:
             out.append((start, end))
     return out
 
 
-def _split_units(span: tuple[int, int], text: str) -> list[tuple[int, int]]:
-    start, end = span
+def _ends_unfinished(text: str, start: int, end: int) -> bool:
+    """Whether the sentence ``text[start:end]`` ends on an abbreviation (only its last
+    characters are searched: no abbreviation is longer than _NO_BREAK_TAIL)."""
+    tail = text[max(start, end - _NO_BREAK_TAIL) : end]
+    if start < end - _NO_BREAK_TAIL:  # keep the word boundary the full sentence would see
+        tail = text[end - _NO_BREAK_TAIL - 1] + tail
+        return bool(_NO_BREAK.search(tail, 1))
+    return bool(_NO_BREAK.search(tail))
+
+
+def _split_units(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Spans cut after a unit or initials that end a sentence (one search decides whether
+    any span needs cutting, as they seldom do)."""
+    if not _UNIT_END.search(text):
+        return spans
     pieces: list[tuple[int, int]] = []
-    for match in _UNIT_END.finditer(text, start, end):
-        cut = match.start() + len(match.group().rstrip())
-        pieces.append((start, cut))
-        start = match.end()
-    pieces.append((start, end))
+    for start, end in spans:
+        for match in _UNIT_END.finditer(text, start, end):
+            cut = match.start() + len(match.group().rstrip())
+            pieces.append((start, cut))
+            start = match.end()
+        pieces.append((start, end))
     return pieces

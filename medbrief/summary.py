@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise, product
 
+from medbrief.features import ends_sentence
 from medbrief.sentences import split_many
 
 DEFAULT_SENTENCES = 3
@@ -17,8 +18,7 @@ DEFAULT_WORDS = 120
 TOPIC_PRIORITY = ("trial_results", "risks", "outlook", "mechanism")
 
 # Words, with a number's inner separators kept ("1,067", "3.5").
-_WORD = re.compile(r"[a-z0-9](?:[a-z0-9'’-]|[.,](?=\d))*")
-_CLOSERS = "'\"”’)"
+_WORD = re.compile(r"[a-z0-9][a-z0-9'’-]*(?:[.,]\d[a-z0-9'’-]*)*")
 _QUOTES = "\"“”‘'"
 # First words that make a sentence lean on the one before it.
 DANGLING = frozenset(
@@ -175,7 +175,7 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
     ):
         text = unit.text[start:end].strip()
         length = len(text.split())
-        if length < 6 or not _terminal(text):
+        if length < 6 or not ends_sentence(text):
             continue
         distinct = frozenset(words)
         centrality = sum(map(shared.__getitem__, distinct)) / math.sqrt(max(len(words), 1))
@@ -190,13 +190,8 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
     return out
 
 
-def _terminal(text: str) -> bool:
-    """Whether a text ends as a sentence does: a stop, then perhaps closing quotes."""
-    return text.rstrip(_CLOSERS)[-1:] in (".", "!", "?")
-
-
 def _is_heading(text: str) -> bool:
-    return not _terminal(text.strip()) and len(text.split()) <= 14
+    return not ends_sentence(text.strip()) and len(text.split()) <= 14
 
 
 def _near_duplicate(a: Candidate, b: Candidate) -> bool:
