@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -75,16 +77,17 @@ def tfidf_entries(
     scikit-learn's ``TfidfVectorizer`` with ``sublinear_tf=True`` gives), in CSR form:
     ``(values, columns, indptr)``, counted with dictionary look-ups and one vectorised pass
     over the whole batch."""
-    lookup = vocabulary.get
-    columns: list[int] = []
+    grams: list[str] = []
     lengths: list[int] = []
     for text in texts:
-        found = [c for c in map(lookup, word_ngrams(text, max_n)) if c is not None]
-        columns.extend(found)
+        found = word_ngrams(text, max_n)
+        grams.extend(found)
         lengths.append(len(found))
     n, width = len(texts), len(idf)
+    columns = np.fromiter(map(vocabulary.get, grams, repeat(-1)), np.int64, len(grams))
     rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    keys, counts = np.unique(rows * width + np.asarray(columns, np.int64), return_counts=True)
+    known = columns >= 0
+    keys, counts = np.unique(rows[known] * width + columns[known], return_counts=True)
     rows, cols = np.divmod(keys, width)
     values = (np.log(counts) + 1.0) * idf[cols]
     norms = np.sqrt(np.bincount(rows, values * values, minlength=n))
@@ -187,7 +190,7 @@ def text_cues(text: str) -> tuple[float, ...]:
         upper / max(letters, 1),
         digits / chars,
         symbols / chars,
-        sum(token[0].isupper() for token in tokens) / max(n_words, 1),
+        sum(map(str.isupper, map(itemgetter(0), tokens))) / max(n_words, 1),
         float(any(hint in text for hint in _URL_HINTS) and bool(_URL.search(text))),
         float(n_words <= 4),
         float(text.rstrip().endswith("?")),
