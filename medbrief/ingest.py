@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
@@ -29,10 +30,11 @@ _LINK_FRAGMENT = re.compile(
     r"^((?:Read more|Read also|Also read|See also|Related|Recommended|More)\s*:\s*"
     r"[^.!?\n]{1,80}?\s[^.!?\n]{1,80}?[a-z0-9)’'\"”])(?=[A-Z](?:[a-z’']|[A-Z]{1,5}\b))"
 )
-_MD_SIGNS = re.compile(
-    r"^(?:#{1,6}\s|>\s|```)|\[[^\]\n]+\]\([^)\s]+\)|\*\*[^*\n]+\*\*|^\s*[-*+]\s.*\n\s*[-*+]\s",
-    re.MULTILINE,
-)
+# Signs of Markdown: a heading, quote or fence opening a line; a link or bold text; two
+# list items in a row (blank lines between them allowed).
+_MD_LINE_SIGN = re.compile(r"#{1,6}\s|>\s|```")
+_MD_INLINE_SIGNS = re.compile(r"\[[^\]\n]+\]\([^)\s]+\)|\*\*[^*\n]+\*\*")
+_MD_INLINE_HINTS = ("](", "**")
 _HTML_SIGNS = re.compile(
     r"<(?:!doctype|html|body|head|p|div|article|h[1-6]|li|ul|span|a\s|br)\b", re.IGNORECASE
 )
@@ -80,11 +82,37 @@ def decode(data: bytes, name: str = "input") -> str:
 def detect_format(text: str) -> Format:
     """Guess whether a text is HTML, Markdown or plain text."""
     head = text[:20_000]
-    if len(_HTML_SIGNS.findall(head)) >= 2:
+    if "<" in head and _at_least_two(_HTML_SIGNS, head):
         return "html"
-    if len(_MD_SIGNS.findall(head)) >= 2:
+    if _markdown_signs(head) >= 2:
         return "markdown"
     return "text"
+
+
+def _at_least_two(signs: re.Pattern[str], text: str) -> bool:
+    return next(islice(signs.finditer(text), 1, None), None) is not None
+
+
+def _markdown_signs(text: str) -> int:
+    """How many Markdown signs a text shows, counting stops at two (line by line: a regex
+    scan of a whole plain-text article costs more than reading it)."""
+    signs = 0
+    if any(hint in text for hint in _MD_INLINE_HINTS):
+        signs = len(_MD_INLINE_SIGNS.findall(text))
+    item_before = False
+    for line in text.splitlines():
+        if signs >= 2:
+            break
+        start = line.lstrip()
+        if not start:
+            continue
+        if not line[0].isspace() and _MD_LINE_SIGN.match(line):
+            signs += 1
+        is_item = start[0] in "-*+" and start[1:2].isspace()
+        if is_item and item_before:
+            signs += 1
+        item_before = is_item and not item_before
+    return signs
 
 
 def format_for_path(path: Path) -> Format:

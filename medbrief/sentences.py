@@ -92,12 +92,12 @@ def _ends_unfinished(text: str, start: int, end: int) -> bool:
 
 
 def _split_units(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
-    """Spans cut after a unit or initials that end a sentence (one search decides whether
-    any span needs cutting, as they seldom do)."""
-    if not _UNIT_END.search(text):
-        return spans
+    """Spans cut after a unit or initials that end a sentence."""
     pieces: list[tuple[int, int]] = []
     for start, end in spans:
+        if text.find(".", start, end - 1) < 0:  # no stop inside the sentence: nothing to cut
+            pieces.append((start, end))
+            continue
         for match in _UNIT_END.finditer(text, start, end):
             cut = match.start() + len(match.group().rstrip())
             pieces.append((start, cut))
