@@ -37,7 +37,9 @@ def samples(texts: Sequence[str]) -> list[Sample]:
     return [Sample(text, i, len(texts)) for i, text in enumerate(texts)]
 
 
-_TOKEN = re.compile(r"(?u)\b\w[\w'’-]*\b")
+# A word: word characters, inner apostrophes and hyphens. Its start needs no \b, as findall
+# resumes after a token's end, always before a non-word character.
+_TOKEN = re.compile(r"\w[\w'’-]*\b")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -190,7 +192,7 @@ def text_cues(text: str) -> tuple[float, ...]:
         upper / max(letters, 1),
         digits / chars,
         symbols / chars,
-        sum(map(str.isupper, map(itemgetter(0), tokens))) / max(n_words, 1),
+        _upper_count("".join(map(itemgetter(0), tokens))) / max(n_words, 1),
         float(any(hint in text for hint in _URL_HINTS) and bool(_URL.search(text))),
         float(n_words <= 4),
         float(text.rstrip().endswith("?")),
@@ -202,6 +204,13 @@ def text_cues(text: str) -> tuple[float, ...]:
 def ends_sentence(text: str) -> bool:
     """Whether a text ends as a sentence does: a stop, then perhaps closing quotes."""
     return text.rstrip(_CLOSERS)[-1:] in (".", "!", "?")
+
+
+def _upper_count(text: str) -> int:
+    """Upper-case characters in a text, the ASCII ones counted by deleting bytes."""
+    if text.isascii():
+        return len(text) - len(text.encode().translate(None, _ASCII_UPPER))
+    return sum(map(str.isupper, text))
 
 
 def _character_counts(text: str) -> tuple[int, int, int, int]:

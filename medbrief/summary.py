@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise, product
+from itertools import chain, filterfalse, pairwise, product
 
 from medbrief.features import ends_sentence
 from medbrief.sentences import split_many
@@ -19,6 +19,8 @@ TOPIC_PRIORITY = ("trial_results", "risks", "outlook", "mechanism")
 
 # Words, with a number's inner separators kept ("1,067", "3.5").
 _WORD = re.compile(r"[a-z0-9][a-z0-9'’-]*(?:[.,]\d[a-z0-9'’-]*)*")
+_PLAIN_WORD = re.compile(r"[a-z0-9][a-z0-9'’-]*")  # the same where no separator meets a digit
+_SEPARATED_DIGIT = re.compile(r"[.,]\d")
 _QUOTES = "\"“”‘'"
 # First words that make a sentence lean on the one before it.
 DANGLING = frozenset(
@@ -78,6 +80,13 @@ class Unit:
     text: str
     label: str
     confidence: float
+
+
+def words_of(sentence: str) -> list[str]:
+    """A sentence's lower-cased words, numbers whole ("1,067", "3.5")."""
+    lowered = sentence.lower()
+    pattern = _WORD if _SEPARATED_DIGIT.search(lowered) else _PLAIN_WORD
+    return pattern.findall(lowered)
 
 
 def sentence_cues(text: str, tokens: Sequence[str], label: str) -> dict[str, float]:
@@ -163,11 +172,11 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
         for u, found in zip(prose, split_many([u.text for u in prose]), strict=True)
         for s, e in found
     ]
-    tokens = [_WORD.findall(u.text[s:e].lower()) for u, s, e in spans]
-    content = [[w for w in words if w not in STOPWORDS] for words in tokens]
+    tokens = [words_of(u.text[s:e]) for u, s, e in spans]
+    content = [list(filterfalse(STOPWORDS.__contains__, words)) for words in tokens]
     # How many sentences share each word, on a log scale: a sentence's centrality.
-    freq = Counter(w for words in content for w in set(words))
-    shared = {w: math.log1p(n) for w, n in freq.items()}
+    freq = Counter(chain.from_iterable(map(set, content)))
+    shared = dict(zip(freq, map(math.log1p, freq.values()), strict=True))
     weights = [(name, w) for name, w in CUE_WEIGHTS.items() if w]
     out = []
     for rank, ((unit, start, end), words, all_words) in enumerate(
