@@ -15,7 +15,6 @@ from medbrief.engine import Analyzer
 from medbrief.errors import MedbriefError
 from medbrief.model import current_version, load_model, save_model
 from service.schemas import LabelledArticleIn, RetrainResponse
-from training.train import train
 
 MIN_HELDOUT_MACRO_F1 = 0.5
 PROBE = (
@@ -53,6 +52,8 @@ def train_and_validate(
 def _train_and_validate(
     data_dir: str, heldout_dir: str, model_dir: str, articles: list[dict[str, object]] | None
 ) -> dict[str, object]:
+    from training.train import train  # scikit-learn: only this child process needs it
+
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="medbrief-retrain-") as tmp:
         data = Path(data_dir)
