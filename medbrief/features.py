@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -63,9 +63,15 @@ def word_tokens(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8192)
+def word_unigrams(text: str) -> tuple[str, ...]:
+    """A text's words lower-cased and accent-stripped (remembered across calls)."""
+    return tuple(strip_accents(" ".join(word_tokens(text)).lower()).split())
+
+
+@lru_cache(maxsize=8192)
 def word_ngrams(text: str, max_n: int) -> tuple[str, ...]:
     """Lower-cased, accent-stripped word 1..max_n-grams of a text (remembered across calls)."""
-    tokens = strip_accents(" ".join(word_tokens(text)).lower()).split()
+    tokens = word_unigrams(text)
     grams = list(tokens)
     for n in range(2, max_n + 1):
         grams.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)), strict=False)))
@@ -77,25 +83,85 @@ def tfidf_entries(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The non-zero sublinear-tf TF-IDF values of every text with unit L2 norm per text (as
     scikit-learn's ``TfidfVectorizer`` with ``sublinear_tf=True`` gives), in CSR form:
-    ``(values, columns, indptr)``, counted with dictionary look-ups and one vectorised pass
-    over the whole batch."""
+    ``(values, columns, indptr)``, the n-grams looked up as strings."""
     grams: list[str] = []
     lengths: list[int] = []
     for text in texts:
         found = word_ngrams(text, max_n)
         grams.extend(found)
         lengths.append(len(found))
-    n, width = len(texts), len(idf)
     columns = np.fromiter(map(vocabulary.get, grams, repeat(-1)), np.int64, len(grams))
-    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     known = columns >= 0
-    keys, counts = np.unique(rows[known] * width + columns[known], return_counts=True)
+    return tfidf_values(rows[known], columns[known], len(texts), idf)
+
+
+def tfidf_values(
+    rows: np.ndarray, columns: np.ndarray, n: int, idf: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``tfidf_entries`` from every occurrence of a vocabulary term (its text's row and its
+    column), counted in one vectorised pass over the whole batch."""
+    width = len(idf)
+    keys, counts = np.unique(rows * width + columns, return_counts=True)
     rows, cols = np.divmod(keys, width)
     values = (np.log(counts) + 1.0) * idf[cols]
     norms = np.sqrt(np.bincount(rows, values * values, minlength=n))
     values /= norms[rows]  # a row with any known n-gram has a positive norm
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
     return values, cols, indptr
+
+
+@dataclass(frozen=True)
+class BigramIndex:
+    """A vocabulary of word 1- and 2-grams looked up by word: each word of a text once,
+    then its bigrams as pairs of word ids, without building a string per bigram."""
+
+    words: dict[str, int]
+    unigram_columns: np.ndarray  # per word id: the word's own column, or -1
+    bigram_keys: np.ndarray  # sorted: first word id * len(words) + second word id
+    bigram_columns: np.ndarray
+
+    @classmethod
+    def of(cls, terms: Sequence[str]) -> BigramIndex | None:
+        """The index of a vocabulary (``terms[i]`` is column i); None if a term is longer
+        than two words."""
+        words: dict[str, int] = {}
+        unigrams: dict[int, int] = {}
+        bigrams: dict[tuple[int, int], int] = {}
+        for column, term in enumerate(terms):
+            parts = term.split(" ")
+            if len(parts) > 2:
+                return None
+            ids = tuple(words.setdefault(word, len(words)) for word in parts)
+            if len(ids) == 1:
+                unigrams[ids[0]] = column
+            else:
+                bigrams[(ids[0], ids[1])] = column
+        unigram_columns = np.full(len(words) + 1, -1, np.int64)  # the last: unknown words
+        unigram_columns[list(unigrams)] = list(unigrams.values())
+        keys = np.array([a * len(words) + b for a, b in bigrams], np.int64)
+        order = np.argsort(keys)
+        columns = np.array(list(bigrams.values()), np.int64)
+        return cls(words, unigram_columns, keys[order], columns[order])
+
+    def occurrences(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every occurrence of a vocabulary term in the texts: its text's row, its column."""
+        tokens = [word_unigrams(text) for text in texts]
+        flat = list(chain.from_iterable(tokens))
+        ids = np.fromiter(map(self.words.get, flat, repeat(-1)), np.int64, len(flat))
+        lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        unigrams = self.unigram_columns[ids]  # id -1 reads the last entry: -1
+        known = unigrams >= 0
+        first, second = ids[:-1], ids[1:]
+        pairs = (rows[:-1] == rows[1:]) & (first >= 0) & (second >= 0)
+        keys = first[pairs] * len(self.words) + second[pairs]
+        at = np.minimum(np.searchsorted(self.bigram_keys, keys), len(self.bigram_keys) - 1)
+        found = self.bigram_keys[at] == keys if len(self.bigram_keys) else np.zeros(len(keys), bool)
+        return (
+            np.concatenate([rows[known], rows[:-1][pairs][found]]),
+            np.concatenate([unigrams[known], self.bigram_columns[at[found]]]),
+        )
 
 
 def tfidf_matrix(
@@ -127,12 +193,22 @@ class TfidfPart:
     context_weight: float
     max_n: int
     vocabulary: dict[str, int] = field(init=False, repr=False, compare=False)
+    index: BigramIndex | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "vocabulary", {str(t): i for i, t in enumerate(self.terms)})
+        terms = [str(t) for t in self.terms]
+        object.__setattr__(self, "vocabulary", {t: i for i, t in enumerate(terms)})
+        object.__setattr__(self, "index", BigramIndex.of(terms))
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "vocabulary"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("vocabulary", "index")}
+
+    def entries(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``tfidf_entries`` of the texts, by word ids where the vocabulary allows."""
+        if self.index is None:
+            return tfidf_entries(texts, self.vocabulary, self.idf, self.max_n)
+        rows, columns = self.index.occurrences(texts)
+        return tfidf_values(rows, columns, len(texts), self.idf)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -143,9 +219,7 @@ class TfidfPart:
         the wide matrix: each paragraph's TF-IDF meets the three blocks in one product
         and the neighbours' parts are shifted into place."""
         k = self.blocks.shape[1] // 3
-        values, cols, indptr = tfidf_entries(
-            [s.text for s in X], self.vocabulary, self.idf, self.max_n
-        )
+        values, cols, indptr = self.entries([s.text for s in X])
         # Row sums of the weighted block rows as differences of one running sum: cheaper
         # than a sparse product for the few hundred entries of an article.
         running = np.zeros((len(values) + 1, 3 * k))
