@@ -89,7 +89,7 @@ def predicted_units(analyzer: Analyzer, article: LabelledArticle) -> tuple[list[
     assert article.raw_path is not None
     record = analyzer.analyze_many([analyzer.read_path(article.raw_path)])[0]
     units = [
-        Unit(p.index, p.text, p.label, p.confidence)
+        Unit(p.index, p.text, p.label, p.confidence, p.scores)
         for p in record.paragraphs
         if p.label != BOILERPLATE and p.forced is None
     ]
@@ -122,10 +122,10 @@ def explain(
     elif mine is None:
         why = "no candidate"
     else:
-        topic = [c for c in pool if c.label == mine.label]
+        topic = [c for c in pool if c.topic == mine.topic]
         rank = topic.index(mine)
-        took = [c for c in chosen if c.label == mine.label]
-        why = f"rank {rank + 1}/{len(topic)} in {mine.label}" + (
+        took = [c for c in chosen if c.topic == mine.topic]
+        why = f"rank {rank + 1}/{len(topic)} in {mine.topic}" + (
             f"; chose {took[0].text[:70]!r}" if took else "; topic not chosen"
         )
     return f"{article.name} p{home}: {why}\n    missed {reference[:110]!r}"

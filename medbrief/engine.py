@@ -95,7 +95,7 @@ class Analyzer:
                 )
             )
         units = [
-            Unit(p.index, p.text, p.label, p.confidence)
+            Unit(p.index, p.text, p.label, p.confidence, p.scores)
             for p in paragraphs
             if p.label != BOILERPLATE and p.forced is None
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,11 +33,28 @@ _WEIGHT = ("log_length", "short", "relative_score", "score_vs_best")
 _PER_TOPIC = (
     "first_in_paragraph", "paragraph_in_topic", "sentence_in_topic", "log_length",
     "topic_cues", "numbers", "percent", "relative_score", "hedges", "quoted",
+    "outcome_words", "design_words", "comparison",
 )
 # Every cue but the lean on a previous sentence, which the summary penalises by rule.
 _CUES = tuple(name for name in CUE_NAMES if name != "dangling")
+# Wording that tells a measured outcome from a description of the study behind it.
+OUTCOME_WORDS = frozenset(
+    "reduced reduce reduces reducing fell fall dropped drop declined rose rise increased "
+    "improved improvement improvements lowered lower higher doubled halved lost gained "
+    "achieved met showed shrank shrinking cleared remained remain stayed free remission "
+    "survival efficacy effective prevented cut slowed fewer".split()
+)
+DESIGN_WORDS = frozenset(
+    "enrolled involved assigned randomised randomized recruited published journal sites "
+    "aged designed ran run led conducted presented meeting company announced today "
+    "developed founded based".split()
+)
+_COMPARE = re.compile(r"\b(?:compared|than|vs\.?|versus)\b", re.IGNORECASE)
+# A press release's dateline with the company's listing: "CITY, Date - Company (Nasdaq: X)".
+_LISTING = re.compile(r"\((?:Nasdaq|NYSE|LSE|AIM|TSX|ASX|Euronext|OTC)[^)]*\)")
+_WORDING = ("outcome_words", "design_words", "comparison", "listing")
 FEATURE_NAMES = (
-    *_PLACE, *_WEIGHT, *_CUES, *(f"is_{label}" for label in TOPIC_PRIORITY),
+    *_PLACE, *_WEIGHT, *_CUES, *_WORDING, *(f"is_{label}" for label in TOPIC_PRIORITY),
     *(f"{label}:{name}" for label in INTERACTING for name in _PER_TOPIC),
 )
 N_FEATURES = len(FEATURE_NAMES)
@@ -62,7 +80,7 @@ def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.nd
     best = max((c.score for c in pool), default=1.0) or 1.0
     topic_best: dict[str, float] = {}
     for c in pool:
-        topic_best[c.label] = max(topic_best.get(c.label, 0.0), c.score)
+        topic_best[c.topic] = max(topic_best.get(c.topic, 0.0), c.score)
     rows: dict[int, list[float]] = {}
     topic_sentences: dict[str, int] = {}
     topic_paragraphs: dict[str, tuple[int, int]] = {}  # label -> (paragraphs seen, last one)
@@ -71,21 +89,28 @@ def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.nd
     for position, c in enumerate(in_reading_order):
         in_paragraph = in_paragraph + 1 if previous and previous.paragraph == c.paragraph else 0
         previous = c
-        seen, last_paragraph = topic_paragraphs.get(c.label, (0, -1))
+        topic = c.topic
+        seen, last_paragraph = topic_paragraphs.get(topic, (0, -1))
         if last_paragraph != c.paragraph:
             seen += 1
-            topic_paragraphs[c.label] = (seen, c.paragraph)
+            topic_paragraphs[topic] = (seen, c.paragraph)
         paragraph_in_topic = seen - 1
-        sentence_in_topic = topic_sentences.get(c.label, 0)
-        topic_sentences[c.label] = sentence_in_topic + 1
+        sentence_in_topic = topic_sentences.get(topic, 0)
+        topic_sentences[topic] = sentence_in_topic + 1
         length = math.log(max(c.length, 1))
-        relative = c.score / (topic_best[c.label] or 1.0)
+        relative = c.score / (topic_best[topic] or 1.0)
         first = float(in_paragraph == 0)
         cues = c.cues
+        wording = (
+            float(min(len(OUTCOME_WORDS & c.words), 3)),
+            float(min(len(DESIGN_WORDS & c.words), 3)),
+            float(_COMPARE.search(c.text) is not None),
+            float(_LISTING.search(c.text) is not None),
+        )
         per_topic = (
             first, math.log1p(paragraph_in_topic), math.log1p(sentence_in_topic), length,
             cues["topic_cues"], cues["numbers"], cues["percent"], relative, cues["hedges"],
-            cues["quoted"],
+            cues["quoted"], *wording[:3],
         )
         row = [
             first,
@@ -100,12 +125,13 @@ def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.nd
             relative,
             c.score / best,
             *(cues[name] for name in _CUES),
-            *_ONE_HOT.get(c.label, _NO_TOPIC),
-            *_ZEROS[: _SLOT.get(c.label, 0)],
+            *wording,
+            *_ONE_HOT.get(topic, _NO_TOPIC),
+            *_ZEROS[: _SLOT.get(topic, 0)],
         ]
-        if c.label in _SLOT:
+        if topic in _SLOT:
             row.extend(per_topic)
-            row.extend(_ZEROS[: _AFTER[c.label]])
+            row.extend(_ZEROS[: _AFTER[topic]])
         else:
             row.extend(_ZEROS)
         rows[id(c)] = row

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import chain, filterfalse, pairwise, product
 
 from medbrief.features import ends_sentence
+from medbrief.model import BOILERPLATE
 from medbrief.sentences import split_many
 
 DEFAULT_SENTENCES = 3
@@ -74,12 +75,14 @@ STOPWORDS = frozenset(
 
 @dataclass(frozen=True)
 class Unit:
-    """A paragraph offered to the summariser: its text, label and confidence."""
+    """A paragraph offered to the summariser: its text, label and confidence, and (when the
+    classifier gave them) every label's probability."""
 
     index: int
     text: str
     label: str
     confidence: float
+    scores: Mapping[str, float] = field(default_factory=dict, compare=False)
 
 
 def words_of(sentence: str) -> list[str]:
@@ -143,12 +146,16 @@ class Candidate:
     rank: int
     length: int
     cues: dict[str, float] = field(compare=False)
+    # The paragraph's runner-up label, when the sentence competes under it instead.
+    alternate: str | None = None
+
+    @property
+    def topic(self) -> str:
+        """The topic the sentence competes for: its paragraph's label or the runner-up."""
+        return self.alternate or self.label
 
     def rescored(self, score: float) -> Candidate:
-        return Candidate(
-            self.paragraph, self.start, self.text, self.label, score, self.words, self.rank,
-            self.length, self.cues,
-        )
+        return replace(self, score=score)
 
 
 # Multipliers of the built-in scoring, chosen on the training articles' reference summaries.
@@ -216,15 +223,60 @@ def topic_order(labels: Sequence[str]) -> list[str]:
     return known + [label for label in present if label not in TOPIC_PRIORITY]
 
 
+# How likely a paragraph's runner-up content label must be for its sentences to compete
+# under that label too (chosen on the training articles by cross-validation).
+ALTERNATE_MIN = 0.2
+
+
+def alternates(pool: Sequence[Candidate], units: Sequence[Unit]) -> list[Candidate]:
+    """The pool as it would read if every paragraph whose runner-up content label has a
+    probability of at least ``ALTERNATE_MIN`` had that label instead."""
+    runner_up: dict[int, str] = {}
+    for unit in units:
+        others = [
+            (p, label) for label, p in unit.scores.items()
+            if label not in (unit.label, BOILERPLATE)
+        ]
+        if others:
+            p, label = max(others)
+            if p >= ALTERNATE_MIN:
+                runner_up[unit.index] = label
+    if not runner_up:
+        return list(pool)
+    topic_weight = CUE_WEIGHTS["topic_cues"]
+    out = []
+    for c in pool:
+        alternate = runner_up.get(c.paragraph)
+        if alternate is None:
+            out.append(c)
+            continue
+        # The built-in score and cues as they would be under the runner-up label.
+        cues = c.cues | {"topic_cues": c.cues.get(_CUE_KEYS.get(alternate, ""), 0.0)}
+        factor = (1.0 + topic_weight * cues["topic_cues"]) / (
+            1.0 + topic_weight * c.cues["topic_cues"]
+        )
+        out.append(replace(c, alternate=alternate, cues=cues, score=c.score * factor))
+    return out
+
+
 def scored(units: Sequence[Unit], rescorer: Rescorer | None = None) -> list[Candidate]:
-    """Candidates, best first, rescored by a learned scorer when one is given."""
+    """Candidates, best first, rescored by a learned scorer when one is given. With a learned
+    scorer, the sentences of a paragraph whose runner-up label is likely also compete under
+    that label (see ``alternates``), scored as if the paragraph had it."""
     pool = candidates(units)
     if rescorer is not None and pool:
-        pool = [
-            c.rescored(s * DANGLING_PENALTY if c.cues["dangling"] else s)
-            for c, s in zip(pool, rescorer(pool, units), strict=True)
-        ]
+        view = alternates(pool, units)
+        moved = [i for i, c in enumerate(view) if c.alternate is not None]
+        learned = rescorer(pool, units)
+        pool = [c.rescored(_penalised(c, s)) for c, s in zip(pool, learned, strict=True)]
+        if moved:
+            again = rescorer(view, units)
+            pool += [view[i].rescored(_penalised(view[i], again[i])) for i in moved]
     return sorted(pool, key=lambda c: -c.score)
+
+
+def _penalised(c: Candidate, score: float) -> float:
+    return score * DANGLING_PENALTY if c.cues["dangling"] else score
 
 
 def choose(
@@ -252,12 +304,12 @@ def choose(
         within = not chosen or words + c.length <= max_words
         return within and c not in chosen and not any(_near_duplicate(c, o) for o in chosen)
 
-    covered = {c.label for c in chosen}
+    covered = {c.topic for c in chosen}
     rest = [t for t in order if t not in covered]
     for topic in rest + [""] * sentences:
         if len(chosen) >= sentences:
             break
-        pick = next((c for c in pool if (not topic or c.label == topic) and fits(c)), None)
+        pick = next((c for c in pool if (not topic or c.topic == topic) and fits(c)), None)
         if pick is not None:
             chosen.append(pick)
             words += pick.length
@@ -273,7 +325,7 @@ def _leading(pool: Sequence[Candidate], topics: Sequence[str], max_words: int) -
     fitting combination that covers most topics, then scores highest in total."""
     best: dict[str, list[Candidate]] = {t: [] for t in topics}
     for c in pool:
-        options = best.get(c.label)
+        options = best.get(c.topic)
         if options is not None and len(options) < JOINT_DEPTH:
             options.append(c)
     tops = [options[0] for options in best.values() if options]
@@ -303,5 +355,5 @@ def key_sentences(pool: Sequence[Candidate]) -> dict[str, Candidate]:
     """The best sentence of each content label, from a best-first pool."""
     best: dict[str, Candidate] = {}
     for c in pool:
-        best.setdefault(c.label, c)
+        best.setdefault(c.topic, c)
     return {label: best[label] for label in topic_order(list(best))}

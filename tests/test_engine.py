@@ -165,3 +165,27 @@ def test_summary_scorer_features_have_one_name_each() -> None:
     units = [Unit(0, "In the trial, 12 of 15 patients went into remission in 2024.", "risks", 0.9)]
     assert sentence_features(candidates(units), units).shape == (1, len(FEATURE_NAMES))
     assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
+
+
+def test_a_sentence_can_fill_the_topic_its_paragraph_was_nearly_labelled_with() -> None:
+    units = [
+        Unit(0, "In the trial, 40 of 50 patients were in remission after a year.", "trial_results",
+             0.9, {"trial_results": 0.9, "risks": 0.05, "outlook": 0.05}),
+        Unit(1, "Serious infections were the main risk, and two patients died of sepsis.",
+             "outlook", 0.5, {"trial_results": 0.05, "risks": 0.45, "outlook": 0.5}),
+        Unit(2, "Larger trials are planned for next year in three countries.", "outlook", 0.9,
+             {"trial_results": 0.05, "risks": 0.05, "outlook": 0.9}),
+        Unit(3, "Some of the patients said that the infusion day was a long one.", "risks", 0.6,
+             {"trial_results": 0.3, "risks": 0.6, "outlook": 0.1}),
+    ]
+
+    def prefers_the_infections_as_the_risk(
+        pool: list[Candidate], units: Sequence[Unit]
+    ) -> list[float]:
+        return [0.9 if (c.paragraph, c.topic) == (1, "risks") else 0.5 for c in pool]
+
+    chosen = choose(scored(units, prefers_the_infections_as_the_risk), units, sentences=3)
+    assert [(c.paragraph, c.topic) for c in chosen] == [
+        (0, "trial_results"), (1, "risks"), (2, "outlook")
+    ]
+    assert chosen[1].label == "outlook", "a summary sentence keeps its paragraph's label"
