@@ -6,6 +6,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -50,6 +51,7 @@ DESIGN_WORDS = frozenset(
     "developed founded based".split()
 )
 _COMPARE = re.compile(r"\b(?:compared|than|vs\.?|versus)\b", re.IGNORECASE)
+_COMPARE_WORDS = ("compared", "than", "vs", "versus")
 # A press release's dateline with the company's listing: "CITY, Date - Company (Nasdaq: X)".
 _LISTING = re.compile(r"\((?:Nasdaq|NYSE|LSE|AIM|TSX|ASX|Euronext|OTC)[^)]*\)")
 _WORDING = ("outcome_words", "design_words", "comparison", "listing")
@@ -70,11 +72,25 @@ _AFTER = {
 _ZEROS = [0.0] * (len(INTERACTING) * len(_PER_TOPIC))
 
 
-def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.ndarray:
+@lru_cache(maxsize=4096)
+def _comparison_and_listing(text: str) -> tuple[float, float]:
+    """Whether a sentence compares ("than", "versus") and whether it names a stock listing;
+    the patterns run only where the words they need occur (remembered: every scoring pass
+    of an article asks again)."""
+    lowered = text.lower()
+    compares = any(word in lowered for word in _COMPARE_WORDS) and _COMPARE.search(text)
+    listed = "(" in text and _LISTING.search(text)
+    return float(bool(compares)), float(bool(listed))
+
+
+def sentence_features(
+    pool: Sequence[Candidate], units: Sequence[Unit], only: Sequence[int] | None = None
+) -> np.ndarray:
     """One row per candidate (named by FEATURE_NAMES): its place in its paragraph, its topic
     and the article, its length, its built-in score relative to its topic's best, its overlap
     with the article's opening, its paragraph's label confidence, its cues; then the features
-    whose weight depends on the topic, once per default topic."""
+    whose weight depends on the topic, once per default topic. With ``only``: the rows of
+    the candidates at those places of ``pool``, in that order."""
     in_reading_order = sorted(pool, key=lambda c: (c.paragraph, c.start))
     last = max(len(pool) - 1, 1)
     best = max((c.score for c in pool), default=1.0) or 1.0
@@ -82,6 +98,8 @@ def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.nd
     for c in pool:
         topic_best[c.topic] = max(topic_best.get(c.topic, 0.0), c.score)
     rows: dict[int, list[float]] = {}
+    chosen = pool if only is None else [pool[i] for i in only]
+    wanted = None if only is None else {id(c) for c in chosen}
     topic_sentences: dict[str, int] = {}
     topic_paragraphs: dict[str, tuple[int, int]] = {}  # label -> (paragraphs seen, last one)
     previous: Candidate | None = None
@@ -97,6 +115,8 @@ def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.nd
         paragraph_in_topic = seen - 1
         sentence_in_topic = topic_sentences.get(topic, 0)
         topic_sentences[topic] = sentence_in_topic + 1
+        if wanted is not None and id(c) not in wanted:
+            continue
         length = math.log(max(c.length, 1))
         relative = c.score / (topic_best[topic] or 1.0)
         first = float(in_paragraph == 0)
@@ -104,8 +124,7 @@ def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.nd
         wording = (
             float(min(len(OUTCOME_WORDS & c.words), 3)),
             float(min(len(DESIGN_WORDS & c.words), 3)),
-            float(_COMPARE.search(c.text) is not None),
-            float(_LISTING.search(c.text) is not None),
+            *_comparison_and_listing(c.text),
         )
         per_topic = (
             first, math.log1p(paragraph_in_topic), math.log1p(sentence_in_topic), length,
@@ -135,7 +154,7 @@ def sentence_features(pool: Sequence[Candidate], units: Sequence[Unit]) -> np.nd
         else:
             row.extend(_ZEROS)
         rows[id(c)] = row
-    matrix = [rows[id(c)] for c in pool]
+    matrix = [rows[id(c)] for c in chosen]
     return np.asarray(matrix, dtype=np.float64).reshape(len(matrix), N_FEATURES)
 
 
@@ -162,11 +181,13 @@ class SentenceScorer:
                 classifier.coef_.shape[-1], N_FEATURES,
             )
 
-    def __call__(self, pool: list[Candidate], units: Sequence[Unit]) -> list[float]:
+    def __call__(
+        self, pool: list[Candidate], units: Sequence[Unit], only: Sequence[int] | None = None
+    ) -> list[float]:
         if not self.usable:
-            return [c.score for c in pool]
+            return [pool[i].score for i in only] if only is not None else [c.score for c in pool]
         # The logistic regression's probability, as predict_proba would give it.
-        logits = sentence_features(pool, units) @ self.classifier.coef_[0]
+        logits = sentence_features(pool, units, only) @ self.classifier.coef_[0]
         probabilities = 1.0 / (1.0 + np.exp(-(logits + self.classifier.intercept_[0])))
         return probabilities.tolist()  # type: ignore[no-any-return]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain, filterfalse, pairwise, product
+from typing import Protocol
 
 from medbrief.features import ends_sentence
 from medbrief.model import BOILERPLATE
@@ -155,7 +156,10 @@ class Candidate:
         return self.alternate or self.label
 
     def rescored(self, score: float) -> Candidate:
-        return replace(self, score=score)
+        return Candidate(
+            self.paragraph, self.start, self.text, self.label, score, self.words, self.rank,
+            self.length, self.cues, self.alternate,
+        )
 
 
 # Multipliers of the built-in scoring, chosen on the training articles' reference summaries.
@@ -168,7 +172,14 @@ LEAD_WEIGHT = 0.05
 # ...", "This ..."): such a sentence is avoided unless nothing comparable is left.
 DANGLING_PENALTY = 0.5
 
-Rescorer = Callable[[list["Candidate"], Sequence["Unit"]], list[float]]
+
+
+class Rescorer(Protocol):
+    """Learned scores of candidates in their article (of those at ``only``, when given)."""
+
+    def __call__(
+        self, pool: list[Candidate], units: Sequence[Unit], only: Sequence[int] | None = None
+    ) -> list[float]: ...
 
 
 def candidates(units: Sequence[Unit]) -> list[Candidate]:
@@ -270,8 +281,9 @@ def scored(units: Sequence[Unit], rescorer: Rescorer | None = None) -> list[Cand
         learned = rescorer(pool, units)
         pool = [c.rescored(_penalised(c, s)) for c, s in zip(pool, learned, strict=True)]
         if moved:
-            again = rescorer(view, units)
-            pool += [view[i].rescored(_penalised(view[i], again[i])) for i in moved]
+            again = rescorer(view, units, moved)
+            pool += [view[i].rescored(_penalised(view[i], s)) for i, s in zip(moved, again,
+                                                                              strict=True)]
     return sorted(pool, key=lambda c: -c.score)
 
 

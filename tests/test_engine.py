@@ -147,8 +147,11 @@ def test_learned_scores_do_not_bring_back_sentences_that_lean_on_their_predecess
         Unit(1, "Side effects were mild and faded within a week in most patients.", "risks", 1),
     ]
 
-    def prefers_the_first(pool: list[Candidate], units: Sequence[Unit]) -> list[float]:
-        return [0.6 if c.paragraph == 0 else 0.5 for c in pool]
+    def prefers_the_first(
+        pool: list[Candidate], units: Sequence[Unit], only: Sequence[int] | None = None
+    ) -> list[float]:
+        chosen = pool if only is None else [pool[i] for i in only]
+        return [0.6 if c.paragraph == 0 else 0.5 for c in chosen]
 
     pool = scored(units, prefers_the_first)
     assert [c.paragraph for c in choose(pool, units, sentences=1)] == [1]
@@ -180,9 +183,10 @@ def test_a_sentence_can_fill_the_topic_its_paragraph_was_nearly_labelled_with() 
     ]
 
     def prefers_the_infections_as_the_risk(
-        pool: list[Candidate], units: Sequence[Unit]
+        pool: list[Candidate], units: Sequence[Unit], only: Sequence[int] | None = None
     ) -> list[float]:
-        return [0.9 if (c.paragraph, c.topic) == (1, "risks") else 0.5 for c in pool]
+        chosen = pool if only is None else [pool[i] for i in only]
+        return [0.9 if (c.paragraph, c.topic) == (1, "risks") else 0.5 for c in chosen]
 
     chosen = choose(scored(units, prefers_the_infections_as_the_risk), units, sentences=3)
     assert [(c.paragraph, c.topic) for c in chosen] == [
