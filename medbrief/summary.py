@@ -114,21 +114,23 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> dict[str, flo
         and any(tuple(tokens[: len(p)]) == p for p in DANGLING_PHRASES)
     )
     quoted = text[:1] in _QUOTES or (
-        not _SAID.isdisjoint(words) and any(q in text for q in "\"“”")
+        not _SAID.isdisjoint(words) and ('"' in text or "“" in text or "”" in text)
     )
-    return {
+    cues = {
         "numbers": float(min(len(numeric) - years, 4)),
         "percent": float(percent),
         "year": float(years > 0),
         "topic_cues": float(min(topics.get(label, 0), 3)),
-        **{_CUE_KEYS[topic]: float(min(n, 3)) for topic, n in topics.items()},
-        "quoted": float(quoted),
-        "dangling": float(dangling),
-        "question": float(text.endswith("?")),
-        "long": float(len(tokens) > 50),
-        "announced": float("announced" in words),
-        "hedges": float(min(len(_HEDGES & words), 3)),
     }
+    for topic, n in topics.items():
+        cues[_CUE_KEYS[topic]] = float(min(n, 3))
+    cues["quoted"] = float(quoted)
+    cues["dangling"] = float(dangling)
+    cues["question"] = float(text.endswith("?"))
+    cues["long"] = float(len(tokens) > 50)
+    cues["announced"] = float("announced" in words)
+    cues["hedges"] = float(min(len(_HEDGES & words), 3))
+    return cues
 
 
 CUE_NAMES = tuple(sentence_cues("", [], ""))
