@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from medbrief import encoder
+from medbrief.cli import main
 from medbrief.features import samples
 from medbrief.model import MODEL_FILE, CascadeModel, LinearModel, TopicModel, load_model
 from tests.test_training import TINY, tiny_corpus
@@ -144,3 +146,14 @@ def test_threshold_is_for_the_cascade_only() -> None:
         TrainingOptions(features="both", threshold=0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         TrainingOptions(features="cascade", threshold=1.5)
+
+
+def test_train_command_reports_the_cascade_threshold(tmp_path: Path) -> None:
+    data = tiny_corpus(tmp_path / "data")
+    result = CliRunner().invoke(
+        main, ["train", "--data", str(data), "--out", str(tmp_path / "models"),
+               "--features", "cascade", "--no-cv"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "cascade threshold" in result.output and "to the encoder in CV" in result.output
+    assert load_model(tmp_path / "models").card.features == "cascade"
