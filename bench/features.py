@@ -141,7 +141,7 @@ def measure_serving(out: Path) -> dict[str, object]:
         generated = [analyzer.read_path(path) for path in sorted(folder.glob("*.*"))
                      if path.name != "manifest.json"]
         result |= cascade_shares(model.linear, analyzer, generated, "tag")
-    if encoder is not None and encoder._models:
+    if encoder is not None and encoder._models and not isinstance(model.linear, CascadeModel):
         loaded = next(iter(encoder._models.values()))
         texts = [[p.text for p in a.document.paragraphs] for a in articles]
         tokens = [sum(map(len, loaded.token_ids(t, encoder.MAX_LENGTH))) for t in texts]

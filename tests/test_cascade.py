@@ -157,3 +157,11 @@ def test_train_command_reports_the_cascade_threshold(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "cascade threshold" in result.output and "to the encoder in CV" in result.output
     assert load_model(tmp_path / "models").card.features == "cascade"
+
+
+def test_train_command_refuses_a_threshold_outside_the_cascade(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["train", "--data", str(tmp_path), "--features", "both", "--threshold", "0.5"],
+    )
+    assert result.exit_code == 2
+    assert "threshold is for the cascade set only" in result.output
