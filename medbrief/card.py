@@ -35,6 +35,33 @@ class DataSummary(BaseModel):
     label_counts: dict[str, int]
 
 
+class ThresholdScore(BaseModel):
+    """One candidate threshold of a cascade, scored by grouped cross-validation."""
+
+    threshold: float
+    encoder_share: float = Field(description="share of paragraphs the second classifier relabels")
+    macro_f1: float
+
+
+class CascadeSummary(BaseModel):
+    """How a cascade's threshold was chosen: leave-one-article-out on the training articles."""
+
+    threshold: float = Field(description="paragraphs whose top light probability is below "
+                             "this go to the encoder classifier")
+    encoder_share: float | None = Field(
+        default=None, description="share of the training paragraphs relabelled, in CV"
+    )
+    light_macro_f1: float | None = Field(
+        default=None, description="cross-validated, the light classifier alone"
+    )
+    both_macro_f1: float | None = Field(
+        default=None, description="cross-validated, the both classifier alone"
+    )
+    candidates: list[ThresholdScore] = Field(
+        default_factory=list, description="empty when the threshold was given, not chosen"
+    )
+
+
 class ModelCard(BaseModel):
     """Everything a user needs to know about a saved model, stored beside its weights."""
 
@@ -44,6 +71,9 @@ class ModelCard(BaseModel):
     features: str
     params: dict[str, float | int | str]
     data: DataSummary
+    cascade: CascadeSummary | None = Field(
+        default=None, description="the threshold and how it was chosen (features: cascade)"
+    )
     cross_validation: Metrics | None = None
     heldout: Metrics | None = None
     summary_references: int = Field(

@@ -211,9 +211,16 @@ def render_summary(record: AnalysisRecord) -> str:
 @click.option("--heldout", type=click.Path(path_type=Path),
               help="Held-out folder scored into the card (default: DATA/heldout).")
 @click.option("--features", type=click.Choice(FEATURE_SETS), default="light", show_default=True,
-              help="Feature set of the classifier (encoder and both need the encoder extra).")
+              help="Feature set of the classifier (encoder, both and cascade need the encoder "
+              "extra; see docs/features.md).")
+@click.option("--threshold", type=float,
+              help="cascade only: relabel paragraphs whose top light probability is below "
+              "this (default: chosen by cross-validation on DATA).")
 @click.option("--no-cv", is_flag=True, help="Skip the leave-one-article-out cross-validation.")
-def train(data: Path, out: Path, heldout: Path | None, features: str, no_cv: bool) -> None:
+def train(
+    data: Path, out: Path, heldout: Path | None, features: str, threshold: float | None,
+    no_cv: bool,
+) -> None:
     """Train the paragraph classifier and write it with its model card.
 
     The held-out folder is only scored, never trained on.
@@ -226,11 +233,19 @@ def train(data: Path, out: Path, heldout: Path | None, features: str, no_cv: boo
     from training.options import TrainingOptions
     from training.train import train as run
 
-    model = run(data, out, heldout or data / "heldout", TrainingOptions(features=features),
-                cross_validation=not no_cv)
+    try:
+        options = TrainingOptions(features=features, threshold=threshold)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--threshold") from exc
+    model = run(data, out, heldout or data / "heldout", options, cross_validation=not no_cv)
     card = model.card
     click.echo(f"model {card.version}: {card.data.articles} articles, "
                f"{card.data.paragraphs} paragraphs, labels {', '.join(card.labels)}")
+    if card.cascade:
+        share = card.cascade.encoder_share
+        click.echo(f"cascade threshold {card.cascade.threshold:g}"
+                   + (f": {share:.1%} of paragraphs to the encoder in CV" if share is not None
+                      else ""))
     if card.cross_validation:
         click.echo(f"leave-one-article-out macro-F1 {card.cross_validation.macro_f1:.3f}")
     if card.heldout:

@@ -208,19 +208,41 @@ class SentenceEncoder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return self
 
     def transform(self, X: Sequence[Sample]) -> np.ndarray:
-        own = embed(
-            [s.text for s in X], self.model_path, self.max_length, self.batch_size, self.cache,
-            self.backend,
-        ).astype(np.float64)
-        if not self.context_weight:
-            return own
-        zero = np.zeros((1, own.shape[1]))
-        padded = np.vstack([own, zero])  # row -1 is the empty neighbour
+        return self.transform_rows(X, np.arange(len(X)))
+
+    def neighbours(self, X: Sequence[Sample], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's previous and next paragraph in ``X`` within its article (-1: none)."""
         n = len(X)
-        prev = [i - 1 if s.index > 0 and i > 0 else -1 for i, s in enumerate(X)]
-        after = [i + 1 if s.index < s.count - 1 and i + 1 < n else -1 for i, s in enumerate(X)]
+        prev = [i - 1 if X[i].index > 0 and i > 0 else -1 for i in rows]
+        after = [i + 1 if X[i].index < X[i].count - 1 and i + 1 < n else -1 for i in rows]
+        return np.array(prev, dtype=np.intp), np.array(after, dtype=np.intp)
+
+    def embedded_rows(self, X: Sequence[Sample], rows: np.ndarray) -> np.ndarray:
+        """The rows of ``X`` whose embeddings the features of ``rows`` need: the rows
+        themselves and, with context, their neighbours."""
+        rows = np.asarray(rows, dtype=np.intp)
+        if not self.context_weight:
+            return np.unique(rows)
+        prev, after = self.neighbours(X, rows)
+        return np.unique(np.concatenate([rows, prev[prev >= 0], after[after >= 0]]))
+
+    def transform_rows(self, X: Sequence[Sample], rows: np.ndarray) -> np.ndarray:
+        """``transform(X)[rows]``, embedding only what those rows need (``embedded_rows``)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        needed = self.embedded_rows(X, rows)
+        own = embed(
+            [X[i].text for i in needed], self.model_path, self.max_length, self.batch_size,
+            self.cache, self.backend,
+        ).astype(np.float64)
+        at = np.searchsorted(needed, rows)  # where each row's embedding sits in ``own``
+        if not self.context_weight:
+            return own[at]
+        padded = np.vstack([own, np.zeros((1, own.shape[1]))])  # row -1 is the empty neighbour
+        prev, after = self.neighbours(X, rows)
+        prev_at = np.where(prev >= 0, np.searchsorted(needed, prev), -1)
+        after_at = np.where(after >= 0, np.searchsorted(needed, after), -1)
         return np.hstack(
-            [own, padded[prev] * self.context_weight, padded[after] * self.context_weight]
+            [own[at], padded[prev_at] * self.context_weight, padded[after_at] * self.context_weight]
         )
 
     def __getstate__(self) -> dict[str, Any]:

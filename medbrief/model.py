@@ -41,6 +41,16 @@ class TransformedPart:
     def __call__(self, X: Sequence[Sample]) -> np.ndarray:
         return np.asarray(self.transformer.transform(X) @ self.weights)
 
+    def rows(self, X: Sequence[Sample], rows: np.ndarray) -> np.ndarray:
+        """What ``self(X)[rows]`` gives, transforming only those rows where the transformer
+        can (``transform_rows``: the sentence encoder embeds them and their neighbours)."""
+        transform_rows = getattr(self.transformer, "transform_rows", None)
+        features = (
+            transform_rows(X, rows) if transform_rows is not None
+            else self.transformer.transform(X)[rows]
+        )
+        return np.asarray(features @ self.weights)
+
 
 @dataclass(frozen=True)
 class LinearModel:
@@ -51,10 +61,56 @@ class LinearModel:
     parts: tuple[Part, ...]
     intercepts: np.ndarray
 
-    def predict_proba(self, X: Sequence[Sample]) -> np.ndarray:
-        logits = self.intercepts + sum(part(X) for part in self.parts)
+    def predict_proba(self, X: Sequence[Sample], rows: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities of every paragraph of ``X``, or only of ``rows`` (indices into ``X``;
+        the paragraphs around them are still read for their neighbour features)."""
+        if rows is None:
+            logits = self.intercepts + sum(part(X) for part in self.parts)
+        else:
+            logits = self.intercepts + sum(_part_rows(part, X, rows) for part in self.parts)
         probs = 1.0 / (1.0 + np.exp(-logits))
         return np.asarray(probs / probs.sum(axis=1, keepdims=True))
+
+
+def _part_rows(part: Part, X: Sequence[Sample], rows: np.ndarray) -> np.ndarray:
+    """One part's logits for ``rows`` of ``X``: the cheap parts score the whole batch (their
+    neighbour features need it) and keep those rows; a transformed part computes only them."""
+    if isinstance(part, TransformedPart):
+        return part.rows(X, rows)
+    return np.asarray(part(X)[rows])
+
+
+@dataclass(frozen=True)
+class CascadeModel:
+    """Two classifiers in turn: ``first`` (cheap) labels every paragraph, and ``second``
+    (with the sentence encoder) relabels only those whose top probability from ``first`` is
+    below ``threshold``, so the encoder embeds only those paragraphs (and their neighbours)."""
+
+    first: LinearModel
+    second: LinearModel
+    threshold: float
+
+    def __post_init__(self) -> None:
+        if self.first.labels != self.second.labels:
+            raise ValueError("the cascade's two classifiers must have the same labels")
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.first.labels
+
+    def unsure(self, probs: np.ndarray) -> np.ndarray:
+        """Indices of the rows of ``first``'s probabilities that go to ``second``."""
+        return np.flatnonzero(probs.max(axis=1) < self.threshold)
+
+    def predict_proba(self, X: Sequence[Sample]) -> np.ndarray:
+        probs = self.first.predict_proba(X)
+        rows = self.unsure(probs)
+        if len(rows):
+            probs[rows] = self.second.predict_proba(X, rows)
+        return probs
+
+
+Classifier = LinearModel | CascadeModel
 
 
 @dataclass(frozen=True)
@@ -70,7 +126,7 @@ class TopicModel:
     """A fitted paragraph classifier, its optional summary sentence scorer, and its card."""
 
     card: ModelCard
-    linear: LinearModel
+    linear: Classifier
     scorer: SentenceWeights | None = None
 
     @property
@@ -144,7 +200,7 @@ def load_model(root: Path) -> TopicModel:
     except (OSError, ValueError) as exc:
         raise ModelError(f"{folder}: cannot load model ({exc})") from exc
     linear, scorer = saved.get("linear"), saved.get("scorer")
-    if not isinstance(linear, LinearModel) or list(linear.labels) != card.labels:
+    if not isinstance(linear, LinearModel | CascadeModel) or list(linear.labels) != card.labels:
         raise ModelError(f"{folder}: {MODEL_FILE} does not hold a classifier for {card.labels}")
     if scorer is not None and not isinstance(scorer, SentenceWeights):
         raise ModelError(f"{folder}: the summary scorer is not a sentence scorer")

@@ -25,6 +25,7 @@ FORMAT = "medbrief-model/1"
 ALLOWED = frozenset(
     {
         "medbrief.model.LinearModel",
+        "medbrief.model.CascadeModel",
         "medbrief.model.SentenceWeights",
         "medbrief.model.TransformedPart",
         "medbrief.features.TfidfPart",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # light: word n-grams and layout cues; encoder: sentence embeddings and layout cues;
-# both: all three. See docs/features.md for what each costs and scores.
-FEATURE_SETS = ("light", "encoder", "both")
+# both: all three; cascade: light for every paragraph, both only where light is unsure.
+# See docs/features.md for what each costs and scores.
+FEATURE_SETS = ("light", "encoder", "both", "cascade")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class TrainingOptions:
     layout_weight: float = 0.3
     encoder_weight: float = 1.0
     min_df: int = 2
+    # cascade only: a fixed threshold (None: chosen by grouped CV on the training articles)
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.features not in FEATURE_SETS:
@@ -27,6 +30,14 @@ class TrainingOptions:
             raise ValueError("C must be positive")
         if min(self.context_weight, self.layout_weight, self.encoder_weight) < 0:
             raise ValueError("feature weights must not be negative")
+        if self.threshold is not None and not (
+            self.features == "cascade" and 0.0 <= self.threshold <= 1.0
+        ):
+            raise ValueError("threshold is for the cascade set only, between 0 and 1")
+
+    def stage(self, features: str) -> TrainingOptions:
+        """These choices for one stage of a cascade (``light`` or ``both``)."""
+        return replace(self, features=features, threshold=None)
 
     def params(self) -> dict[str, float | int | str]:
         return {
@@ -34,4 +45,5 @@ class TrainingOptions:
             "context_weight": self.context_weight, "layout_weight": self.layout_weight,
             "min_df": self.min_df,
             **({"encoder_weight": self.encoder_weight} if self.features != "light" else {}),
+            **({"threshold": self.threshold} if self.threshold is not None else {}),
         }

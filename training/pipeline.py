@@ -18,6 +18,8 @@ from training.options import TrainingOptions
 
 def build_pipeline(options: TrainingOptions) -> Pipeline:
     """An unfitted pipeline: features, then one class-balanced logistic regression per label."""
+    if options.features == "cascade":
+        raise ValueError("a cascade is two pipelines: build one per stage (options.stage)")
     parts: list[tuple[str, object]] = []
     weights = {"layout": options.layout_weight}
     if options.features in ("light", "both"):

@@ -13,11 +13,19 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
 from sklearn.pipeline import Pipeline
 
-from medbrief.card import DataSummary, ModelCard
+from medbrief.card import CascadeSummary, DataSummary, Metrics, ModelCard
 from medbrief.features import Sample, samples
-from medbrief.model import BOILERPLATE, SentenceWeights, TopicModel, save_model
+from medbrief.model import (
+    BOILERPLATE,
+    CascadeModel,
+    Classifier,
+    SentenceWeights,
+    TopicModel,
+    save_model,
+)
 from medbrief.scorer import fit_scorer
 from medbrief.summary import Unit
+from training.cascade import choose_threshold, stage_probabilities
 from training.data import (
     REFERENCE_SUFFIX,
     LabelledArticle,
@@ -55,8 +63,30 @@ def fit(articles: Sequence[LabelledArticle], options: TrainingOptions) -> Pipeli
     return build_pipeline(options).fit(X, y)
 
 
+def fit_classifier(
+    articles: Sequence[LabelledArticle], options: TrainingOptions, labels: Sequence[str],
+    threshold: float | None = None,
+) -> Classifier:
+    """The saved form of a classifier fitted on every paragraph: one linear model, or for
+    the cascade set its two stages and ``threshold``."""
+    if options.features != "cascade":
+        return linear_model(fit(articles, options), labels)
+    if threshold is None:
+        raise ValueError("a cascade needs its threshold")
+    first = linear_model(fit(articles, options.stage("light")), labels)
+    second = linear_model(fit(articles, options.stage("both")), labels)
+    return CascadeModel(first, second, threshold)
+
+
 def cross_validate(articles: Sequence[LabelledArticle], options: TrainingOptions) -> list[str]:
-    """Leave-one-article-out predictions for every paragraph, in order."""
+    """Leave-one-article-out predictions for every paragraph, in order. For the cascade set,
+    at the threshold chosen on these same predictions (or the one given)."""
+    if options.features == "cascade":
+        stages = stage_probabilities(*training_matrix(articles), options, label_set(articles))
+        threshold = options.threshold
+        if threshold is None:
+            threshold = choose_threshold(stages).threshold
+        return stages.predicted(threshold)
     X, y, groups = training_matrix(articles)
     predicted = cross_val_predict(
         build_pipeline(options), X, y, groups=groups, cv=LeaveOneGroupOut(), n_jobs=-1
@@ -89,6 +119,32 @@ def fit_summary_scorer(articles: Sequence[LabelledArticle]) -> LogisticRegressio
     return fit_scorer(examples) if len(examples) >= 5 else None
 
 
+def cascade_threshold(
+    articles: Sequence[LabelledArticle], options: TrainingOptions, labels: list[str],
+    cross_validation: bool,
+) -> tuple[CascadeSummary, Metrics | None]:
+    """The cascade's threshold (chosen by grouped CV on ``articles`` unless the options fix
+    it) and, when asked for, the cascade's CV scores at that threshold."""
+    if options.threshold is not None and not cross_validation:
+        return CascadeSummary(threshold=options.threshold), None
+    if len(articles) < 3:
+        raise ValueError("choosing a cascade threshold needs at least three articles")
+    stages = stage_probabilities(*training_matrix(articles), options, labels)
+    chosen = choose_threshold(stages)
+    if options.threshold is not None:  # given: report it, with the CV table beside it
+        fixed = stages.candidate(options.threshold)
+        chosen = chosen.model_copy(
+            update={"threshold": fixed.threshold, "encoder_share": fixed.encoder_share}
+        )
+    for c in chosen.candidates:
+        log.info("cascade threshold %.2f: %.1f%% of paragraphs to the encoder, CV macro-F1 %.3f",
+                 c.threshold, 100 * c.encoder_share, c.macro_f1)
+    log.info("cascade threshold %.2f chosen (CV macro-F1 light %.3f, both %.3f)",
+             chosen.threshold, chosen.light_macro_f1, chosen.both_macro_f1)
+    cv = score(stages.truth, stages.predicted(chosen.threshold), labels, len(articles))
+    return chosen, cv if cross_validation else None
+
+
 def train(
     data_dir: Path,
     out_dir: Path | None,
@@ -105,11 +161,15 @@ def train(
         raise ValueError(f"{data_dir}: training needs at least two labels, found {labels}")
     log.info("training on %d articles, labels %s", len(articles), labels)
     cv = None
-    if cross_validation and len(articles) >= 3:
+    cascade = None
+    if options.features == "cascade":
+        cascade, cv = cascade_threshold(articles, options, labels, cross_validation)
+    elif cross_validation and len(articles) >= 3:
         truth = [label for a in articles for label in a.labels]
         cv = score(truth, cross_validate(articles, options), labels, len(articles))
+    if cv is not None:
         log.info("grouped cross-validation macro-F1 %.3f", cv.macro_f1)
-    pipeline = fit(articles, options)
+    linear = fit_classifier(articles, options, labels, cascade.threshold if cascade else None)
     scorer = fit_summary_scorer(articles)
     data_digest = digest(articles)
     created = datetime.now(UTC)
@@ -119,6 +179,7 @@ def train(
         labels=labels,
         features=options.features,
         params=options.params(),
+        cascade=cascade,
         data=DataSummary(
             digest=data_digest,
             articles=len(articles),
@@ -130,7 +191,6 @@ def train(
         libraries={name: package_version(name) for name in LIBRARIES},
         train_seconds=0.0,
     )
-    linear = linear_model(pipeline, labels)
     weights = SentenceWeights(scorer.coef_, scorer.intercept_) if scorer is not None else None
     model = TopicModel(card, linear, weights)
     if heldout_dir is not None and heldout_dir.is_dir():
