@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -60,16 +61,13 @@ FEATURE_NAMES = (
     *(f"{label}:{name}" for label in INTERACTING for name in _PER_TOPIC),
 )
 N_FEATURES = len(FEATURE_NAMES)
-_ONE_HOT = {
-    label: tuple(float(label == other) for other in TOPIC_PRIORITY) for label in TOPIC_PRIORITY
-}
-_NO_TOPIC = (0.0,) * len(TOPIC_PRIORITY)
-# Where a label's own copy of the per-topic features starts, and how many zeros follow it.
-_SLOT = {label: i * len(_PER_TOPIC) for i, label in enumerate(INTERACTING)}
-_AFTER = {
-    label: (len(INTERACTING) - 1 - i) * len(_PER_TOPIC) for i, label in enumerate(INTERACTING)
-}
-_ZEROS = [0.0] * (len(INTERACTING) * len(_PER_TOPIC))
+_CUE_VALUES = itemgetter(*_CUES)
+# The features every candidate has, in FEATURE_NAMES order up to the topic's one-hot.
+_COMMON_NAMES = (*_PLACE, *_WEIGHT, *_CUES, *_WORDING)
+_COMMON = len(_COMMON_NAMES)
+_PER_TOPIC_START = _COMMON + len(TOPIC_PRIORITY)
+# Where each per-topic feature is found among the common ones.
+_PER_TOPIC_COLUMNS = [_COMMON_NAMES.index(name) for name in _PER_TOPIC]
 
 
 @lru_cache(maxsize=4096)
@@ -91,71 +89,55 @@ def sentence_features(
     with the article's opening, its paragraph's label confidence, its cues; then the features
     whose weight depends on the topic, once per default topic. With ``only``: the rows of
     the candidates at those places of ``pool``, in that order."""
-    in_reading_order = sorted(pool, key=lambda c: (c.paragraph, c.start))
+    chosen = list(range(len(pool))) if only is None else list(only)
     last = max(len(pool) - 1, 1)
     best = max((c.score for c in pool), default=1.0) or 1.0
     topic_best: dict[str, float] = {}
     for c in pool:
         topic_best[c.topic] = max(topic_best.get(c.topic, 0.0), c.score)
-    rows: dict[int, list[float]] = {}
-    chosen = pool if only is None else [pool[i] for i in only]
-    wanted = None if only is None else {id(c) for c in chosen}
+    # Where each candidate sits, read in order: in its paragraph, its topic and the article.
+    place: dict[int, tuple[float, ...]] = {}
     topic_sentences: dict[str, int] = {}
-    topic_paragraphs: dict[str, tuple[int, int]] = {}  # label -> (paragraphs seen, last one)
-    previous: Candidate | None = None
+    topic_paragraphs: dict[str, tuple[int, int]] = {}  # topic -> (paragraphs seen, last one)
+    previous = -1
     in_paragraph = 0
-    for position, c in enumerate(in_reading_order):
-        in_paragraph = in_paragraph + 1 if previous and previous.paragraph == c.paragraph else 0
-        previous = c
-        topic = c.topic
-        seen, last_paragraph = topic_paragraphs.get(topic, (0, -1))
+    reading = sorted(range(len(pool)), key=lambda i: (pool[i].paragraph, pool[i].start))
+    for position, i in enumerate(reading):
+        c = pool[i]
+        in_paragraph = in_paragraph + 1 if previous == c.paragraph else 0
+        previous = c.paragraph
+        seen, last_paragraph = topic_paragraphs.get(c.topic, (0, -1))
         if last_paragraph != c.paragraph:
             seen += 1
-            topic_paragraphs[topic] = (seen, c.paragraph)
-        paragraph_in_topic = seen - 1
-        sentence_in_topic = topic_sentences.get(topic, 0)
-        topic_sentences[topic] = sentence_in_topic + 1
-        if wanted is not None and id(c) not in wanted:
-            continue
-        length = math.log(max(c.length, 1))
-        relative = c.score / (topic_best[topic] or 1.0)
-        first = float(in_paragraph == 0)
-        cues = c.cues
-        wording = (
-            float(min(len(OUTCOME_WORDS & c.words), 3)),
-            float(min(len(DESIGN_WORDS & c.words), 3)),
-            *_comparison_and_listing(c.text),
-        )
-        per_topic = (
-            first, math.log1p(paragraph_in_topic), math.log1p(sentence_in_topic), length,
-            cues["topic_cues"], cues["numbers"], cues["percent"], relative, cues["hedges"],
-            cues["quoted"], *wording[:3],
-        )
-        row = [
-            first,
-            math.log1p(in_paragraph),
-            float(paragraph_in_topic == 0),
-            math.log1p(paragraph_in_topic),
-            math.log1p(sentence_in_topic),
-            position / last,
+            topic_paragraphs[c.topic] = (seen, c.paragraph)
+        sentence_in_topic = topic_sentences.get(c.topic, 0)
+        topic_sentences[c.topic] = sentence_in_topic + 1
+        place[i] = (
+            float(in_paragraph == 0), math.log1p(in_paragraph), float(seen == 1),
+            math.log1p(seen - 1), math.log1p(sentence_in_topic), position / last,
             float(position == 0),
-            length,
-            float(c.length < 12),
-            relative,
-            c.score / best,
-            *(cues[name] for name in _CUES),
-            *wording,
-            *_ONE_HOT.get(topic, _NO_TOPIC),
-            *_ZEROS[: _SLOT.get(topic, 0)],
-        ]
-        if topic in _SLOT:
-            row.extend(per_topic)
-            row.extend(_ZEROS[: _AFTER[topic]])
-        else:
-            row.extend(_ZEROS)
-        rows[id(c)] = row
-    matrix = [rows[id(c)] for c in chosen]
-    return np.asarray(matrix, dtype=np.float64).reshape(len(matrix), N_FEATURES)
+        )
+    rows = []
+    for i in chosen:
+        c = pool[i]
+        relative = c.score / (topic_best[c.topic] or 1.0)
+        rows.append((
+            *place[i], math.log(max(c.length, 1)), float(c.length < 12), relative,
+            c.score / best, *_CUE_VALUES(c.cues),
+            float(min(len(OUTCOME_WORDS & c.words), 3)),
+            float(min(len(DESIGN_WORDS & c.words), 3)), *_comparison_and_listing(c.text),
+        ))
+    common = np.asarray(rows, dtype=np.float64).reshape(len(rows), _COMMON)
+    X = np.zeros((len(rows), N_FEATURES))
+    X[:, :_COMMON] = common
+    topics = [pool[i].topic for i in chosen]
+    for k, topic in enumerate(TOPIC_PRIORITY):
+        X[:, _COMMON + k] = [t == topic for t in topics]
+    for k, topic in enumerate(INTERACTING):
+        mine = np.array([t == topic for t in topics], dtype=bool)
+        start = _PER_TOPIC_START + k * len(_PER_TOPIC)
+        X[mine, start : start + len(_PER_TOPIC)] = common[mine][:, _PER_TOPIC_COLUMNS]
+    return X
 
 
 class LinearWeights(Protocol):

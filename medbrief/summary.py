@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import chain, filterfalse, pairwise, product
 from typing import Protocol
 
@@ -268,7 +268,12 @@ def alternates(pool: Sequence[Candidate], units: Sequence[Unit]) -> list[Candida
         factor = (1.0 + topic_weight * cues["topic_cues"]) / (
             1.0 + topic_weight * c.cues["topic_cues"]
         )
-        out.append(replace(c, alternate=alternate, cues=cues, score=c.score * factor))
+        out.append(
+            Candidate(
+                c.paragraph, c.start, c.text, c.label, c.score * factor, c.words, c.rank,
+                c.length, cues, alternate,
+            )
+        )
     return out
 
 
@@ -316,7 +321,7 @@ def choose(
 
     def fits(c: Candidate) -> bool:
         within = not chosen or words + c.length <= max_words
-        return within and c not in chosen and not any(_near_duplicate(c, o) for o in chosen)
+        return within and not any(c is o or _near_duplicate(c, o) for o in chosen)
 
     covered = {c.topic for c in chosen}
     rest = [t for t in order if t not in covered]
