@@ -8,6 +8,7 @@ import json
 import multiprocessing as mp
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -78,9 +79,10 @@ def analyze_paths(
     return [r if r is not None else next(analysed) for r in results]
 
 
-def _work(args: tuple[list[str], Options]) -> list[AnalysisRecord | ErrorRecord]:
+def _work(args: tuple[list[str], Options, OutputFormat]) -> list[Output]:
     assert _analyzer is not None, "worker not initialised"
-    return analyze_paths(_analyzer, args[0], args[1])
+    paths, options, fmt = args
+    return [render(record, fmt) for record in analyze_paths(_analyzer, paths, options)]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -90,9 +92,11 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
 
 
 def tag_paths(
-    paths: Sequence[str | Path], model_dir: Path, options: Options, jobs: int | None = None
-) -> Iterator[AnalysisRecord | ErrorRecord]:
-    """Records for every path or URL, in the order given, using ``jobs`` processes."""
+    paths: Sequence[str | Path], model_dir: Path, options: Options, fmt: OutputFormat,
+    jobs: int | None = None,
+) -> Iterator[Output]:
+    """The output of every path or URL, in the order given, using ``jobs`` processes (each
+    writes its own records out, so that only text travels back)."""
     names = [str(p) for p in paths]
     if not names:
         return
@@ -101,14 +105,26 @@ def tag_paths(
     if jobs == 1 or len(names) <= CHUNK:
         analyzer = Analyzer(model)
         for chunk in _chunks(names, CHUNK):
-            yield from analyze_paths(analyzer, chunk, options)
+            yield from (render(record, fmt) for record in analyze_paths(analyzer, chunk, options))
         return
     # Workers get the loaded model itself, so all of them run the version loaded here.
     context = mp.get_context("spawn" if os.name == "nt" else "forkserver")
     with context.Pool(jobs, initializer=_init_worker, initargs=(model,)) as pool:
-        work = ((chunk, options) for chunk in _chunks(names, CHUNK))
-        for records in pool.imap(_work, work):
-            yield from records
+        work = ((chunk, options, fmt) for chunk in _chunks(names, CHUNK))
+        for outputs in pool.imap(_work, work):
+            yield from outputs
+
+
+@dataclass(frozen=True)
+class Output:
+    """One record as written out: its JSON line or CSV rows, and whether it is an error."""
+
+    text: str
+    failed: bool
+
+
+def render(record: AnalysisRecord | ErrorRecord, fmt: OutputFormat) -> Output:
+    return Output("".join(record_lines(record, fmt)), isinstance(record, ErrorRecord))
 
 
 def record_lines(record: AnalysisRecord | ErrorRecord, fmt: OutputFormat) -> list[str]:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
 from medbrief.batch import (
+    Output,
     OutputFormat,
     csv_header,
     done_sources,
     record_lines,
+    render,
     tag_paths,
 )
 from medbrief.engine import Analyzer, Options
@@ -126,15 +129,17 @@ def tag(
         show = sys.stderr.isatty() and len(todo) > 1
         progress_file: Any = sys.stderr if show else _Null()
         with click.progressbar(length=len(todo), label="tagging", file=progress_file) as bar:
+            outputs: Iterable[Output]
             if scheduler is None:
-                records = tag_paths(todo, model_dir, options, jobs)
+                outputs = tag_paths(todo, model_dir, options, fmt, jobs)
             else:
                 from medbrief.distributed import tag_sources
 
                 records = tag_sources(todo, model_dir, options, scheduler, workers=jobs)
-            for record in records:
-                failures += isinstance(record, ErrorRecord)
-                handle.writelines(record_lines(record, fmt))
+                outputs = (render(record, fmt) for record in records)
+            for output in outputs:
+                failures += output.failed
+                handle.write(output.text)
                 handle.flush()
                 bar.update(1)
     finally:

@@ -79,6 +79,7 @@ def _extracted_lines(html: str) -> set[str]:
         include_images=False,
         favor_recall=True,
         deduplicate=False,
+        fast=True,  # no second opinion from the fallback extractors: a quarter faster
     )
     if not text:
         return set()

@@ -93,7 +93,7 @@ def test_model_sent_by_value_gives_the_same_records(
     client: Client, articles: Path, model_dir: Path
 ) -> None:
     paths = sorted(articles.rglob("*.txt"))[:20]
-    expected = lines(list(tag_paths(paths, model_dir, Options(), jobs=1)))
+    expected = [o.text.rstrip("\n") for o in tag_paths(paths, model_dir, Options(), "jsonl", 1)]
     got = lines(list(tag_sources(paths, model_dir, Options(), client, ship="value", chunk=3)))
     assert got == expected
 
@@ -151,7 +151,7 @@ def test_a_killed_workers_tasks_are_retried_without_loss_or_duplicates(
     articles: Path, model_dir: Path
 ) -> None:
     paths = sorted(articles.rglob("*.txt"))
-    expected = lines(list(tag_paths(paths, model_dir, Options(), jobs=1)))
+    expected = [o.text.rstrip("\n") for o in tag_paths(paths, model_dir, Options(), "jsonl", 1)]
     with start_cluster() as cluster, Client(cluster) as client:
         records = tag_sources(paths, model_dir, Options(), client, chunk=2, window=8)
         got = [next(records)]
