@@ -17,7 +17,6 @@ from medbrief.batch import (
     csv_header,
     done_sources,
     record_lines,
-    render,
     tag_paths,
 )
 from medbrief.engine import Analyzer, Options
@@ -133,10 +132,9 @@ def tag(
             if scheduler is None:
                 outputs = tag_paths(todo, model_dir, options, fmt, jobs)
             else:
-                from medbrief.distributed import tag_sources
+                from medbrief.distributed import tag_outputs
 
-                records = tag_sources(todo, model_dir, options, scheduler, workers=jobs)
-                outputs = (render(record, fmt) for record in records)
+                outputs = tag_outputs(todo, model_dir, options, fmt, scheduler, workers=jobs)
             for output in outputs:
                 failures += output.failed
                 handle.write(output.text)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from medbrief.batch import analyze_paths
+from medbrief.batch import Output, OutputFormat, analyze_paths, render
 from medbrief.engine import Analyzer, Options
 from medbrief.errors import MedbriefError, ModelError
 from medbrief.model import CARD_FILE, POINTER, current_version, load_model
@@ -41,6 +41,7 @@ __all__ = [
     "LOCAL",
     "ModelPlugin",
     "ModelShipment",
+    "tag_outputs",
     "tag_sources",
 ]
 
@@ -141,10 +142,13 @@ def _worker_analyzer(version: str) -> Analyzer:
     return plugin.analyzer
 
 
-def _tag_chunk(sources: list[str], options: Options, version: str) -> list[Record]:
-    """The task each worker runs: one chunk of paths or URLs in, their records out."""
-    analyzer = _worker_analyzer(version)
-    return analyze_paths(analyzer, sources, options)
+def _tag_chunk(
+    sources: list[str], options: Options, version: str, fmt: OutputFormat | None
+) -> list[Record] | list[Output]:
+    """The task each worker runs: one chunk of paths or URLs in, their records out (as
+    output text when a format is given, so that only text travels back)."""
+    records = analyze_paths(_worker_analyzer(version), sources, options)
+    return records if fmt is None else [render(record, fmt) for record in records]
 
 
 def tag_sources(
@@ -167,6 +171,41 @@ def tag_sources(
     a local cluster, value on any other). At most ``window`` chunks are in flight (default:
     four per worker thread); their records are yielded in input order as they arrive.
     """
+    for records in _run(sources, model_dir, options, scheduler, None, workers, ship, chunk,
+                        window):
+        yield from records  # type: ignore[misc]
+
+
+def tag_outputs(
+    sources: Sequence[str | Path],
+    model_dir: Path,
+    options: Options,
+    fmt: OutputFormat,
+    scheduler: str | Client = LOCAL,
+    *,
+    workers: int | None = None,
+    ship: Ship = "auto",
+    chunk: int = CHUNK,
+    window: int | None = None,
+) -> Iterator[Output]:
+    """``tag_sources``, with each record written out on its worker in ``fmt`` (what
+    ``medbrief tag --scheduler`` writes)."""
+    for outputs in _run(sources, model_dir, options, scheduler, fmt, workers, ship, chunk,
+                        window):
+        yield from outputs  # type: ignore[misc]
+
+
+def _run(
+    sources: Sequence[str | Path],
+    model_dir: Path,
+    options: Options,
+    scheduler: str | Client,
+    fmt: OutputFormat | None,
+    workers: int | None,
+    ship: Ship,
+    chunk: int,
+    window: int | None,
+) -> Iterator[list[Record] | list[Output]]:
     names = [str(s) for s in sources]
     if not names:
         return
@@ -193,7 +232,7 @@ def tag_sources(
                 raise MedbriefError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
         _register(client, shipment)
         threads = sum(client.nthreads().values()) or 1
-        yield from _stream(client, names, options, shipment.version, chunk,
+        yield from _stream(client, names, options, shipment.version, fmt, chunk,
                            window or TASKS_PER_THREAD * threads)
 
 
@@ -219,35 +258,36 @@ def _register(client: Client, shipment: ModelShipment) -> None:
 
 
 def _stream(
-    client: Client, names: list[str], options: Options, version: str, chunk: int, window: int
-) -> Iterator[Record]:
-    """Submit chunks with at most ``window`` in flight; yield their records in order."""
+    client: Client, names: list[str], options: Options, version: str,
+    fmt: OutputFormat | None, chunk: int, window: int,
+) -> Iterator[list[Record] | list[Output]]:
+    """Submit chunks with at most ``window`` in flight; yield their results in order."""
     chunks = (names[i : i + chunk] for i in range(0, len(names), chunk))
     run = uuid.uuid4().hex
-    pending: deque[Future[list[Record]]] = deque()
+    pending: deque[Future[list[Record] | list[Output]]] = deque()
     try:
         for number, part in enumerate(chunks):
             pending.append(
-                client.submit(_tag_chunk, part, options, version,
+                client.submit(_tag_chunk, part, options, version, fmt,
                               key=f"medbrief-tag-{run}-{number}")
             )
             if len(pending) >= window:
-                yield from _take(pending)
+                yield _take(pending)
         while pending:
-            yield from _take(pending)
+            yield _take(pending)
     finally:
         for future in pending:
             future.cancel()
 
 
-def _take(pending: deque[Future[list[Record]]]) -> list[Record]:
+def _take(pending: deque[Future[list[Record] | list[Output]]]) -> list[Record] | list[Output]:
     future = pending.popleft()
     try:
-        records: list[Record] = future.result()
+        results: list[Record] | list[Output] = future.result()
     except KilledWorker as exc:
         raise MedbriefError(
             f"a chunk of articles killed every worker that tried it ({exc}); "
             "see the workers' logs"
         ) from exc
     future.release()
-    return records
+    return results
