@@ -16,11 +16,11 @@ import shutil
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from medbrief.batch import Output, OutputFormat, analyze_paths, render
 from medbrief.engine import Analyzer, Options
@@ -55,6 +55,7 @@ CHUNK = 64
 
 Ship = Literal["auto", "path", "value"]
 Record = AnalysisRecord | ErrorRecord
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,16 @@ def _worker_analyzer(version: str) -> Analyzer:
     return plugin.analyzer
 
 
-def _tag_chunk(
-    sources: list[str], options: Options, version: str, fmt: OutputFormat | None
-) -> list[Record] | list[Output]:
-    """The task each worker runs: one chunk of paths or URLs in, their records out (as
-    output text when a format is given, so that only text travels back)."""
-    records = analyze_paths(_worker_analyzer(version), sources, options)
-    return records if fmt is None else [render(record, fmt) for record in records]
+def _tag_chunk(sources: list[str], version: str, options: Options) -> list[Record]:
+    """The task each worker runs: one chunk of paths or URLs in, their records out."""
+    return analyze_paths(_worker_analyzer(version), sources, options)
+
+
+def _write_chunk(
+    sources: list[str], version: str, options: Options, fmt: OutputFormat
+) -> list[Output]:
+    """``_tag_chunk`` with the records written out on the worker: only text travels back."""
+    return [render(record, fmt) for record in _tag_chunk(sources, version, options)]
 
 
 def tag_sources(
@@ -171,9 +175,9 @@ def tag_sources(
     a local cluster, value on any other). At most ``window`` chunks are in flight (default:
     four per worker thread); their records are yielded in input order as they arrive.
     """
-    for records in _run(sources, model_dir, options, scheduler, None, workers, ship, chunk,
-                        window):
-        yield from records  # type: ignore[misc]
+    for records in _run(sources, model_dir, scheduler, workers, ship, chunk, window,
+                        _tag_chunk, options):
+        yield from records
 
 
 def tag_outputs(
@@ -190,22 +194,24 @@ def tag_outputs(
 ) -> Iterator[Output]:
     """``tag_sources``, with each record written out on its worker in ``fmt`` (what
     ``medbrief tag --scheduler`` writes)."""
-    for outputs in _run(sources, model_dir, options, scheduler, fmt, workers, ship, chunk,
-                        window):
-        yield from outputs  # type: ignore[misc]
+    for outputs in _run(sources, model_dir, scheduler, workers, ship, chunk, window,
+                        _write_chunk, options, fmt):
+        yield from outputs
 
 
 def _run(
     sources: Sequence[str | Path],
     model_dir: Path,
-    options: Options,
     scheduler: str | Client,
-    fmt: OutputFormat | None,
     workers: int | None,
     ship: Ship,
     chunk: int,
     window: int | None,
-) -> Iterator[list[Record] | list[Output]]:
+    task: Callable[..., list[T]],
+    *task_args: object,
+) -> Iterator[list[T]]:
+    """``task(chunk, model_version, *task_args)`` of every chunk of sources, in order, on
+    the cluster ``tag_sources`` describes (set up, given the model, then streamed)."""
     names = [str(s) for s in sources]
     if not names:
         return
@@ -232,8 +238,8 @@ def _run(
                 raise MedbriefError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
         _register(client, shipment)
         threads = sum(client.nthreads().values()) or 1
-        yield from _stream(client, names, options, shipment.version, fmt, chunk,
-                           window or TASKS_PER_THREAD * threads)
+        yield from _stream(client, names, shipment.version, chunk,
+                           window or TASKS_PER_THREAD * threads, task, task_args)
 
 
 @contextmanager
@@ -258,17 +264,17 @@ def _register(client: Client, shipment: ModelShipment) -> None:
 
 
 def _stream(
-    client: Client, names: list[str], options: Options, version: str,
-    fmt: OutputFormat | None, chunk: int, window: int,
-) -> Iterator[list[Record] | list[Output]]:
+    client: Client, names: list[str], version: str, chunk: int, window: int,
+    task: Callable[..., list[T]], task_args: tuple[object, ...],
+) -> Iterator[list[T]]:
     """Submit chunks with at most ``window`` in flight; yield their results in order."""
     chunks = (names[i : i + chunk] for i in range(0, len(names), chunk))
     run = uuid.uuid4().hex
-    pending: deque[Future[list[Record] | list[Output]]] = deque()
+    pending: deque[Future[list[T]]] = deque()
     try:
         for number, part in enumerate(chunks):
             pending.append(
-                client.submit(_tag_chunk, part, options, version, fmt,
+                client.submit(task, part, version, *task_args,
                               key=f"medbrief-tag-{run}-{number}")
             )
             if len(pending) >= window:
@@ -280,10 +286,10 @@ def _stream(
             future.cancel()
 
 
-def _take(pending: deque[Future[list[Record] | list[Output]]]) -> list[Record] | list[Output]:
+def _take(pending: deque[Future[list[T]]]) -> list[T]:
     future = pending.popleft()
     try:
-        results: list[Record] | list[Output] = future.result()
+        results: list[T] = future.result()
     except KilledWorker as exc:
         raise MedbriefError(
             f"a chunk of articles killed every worker that tried it ({exc}); "

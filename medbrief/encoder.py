@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from medbrief.encoder_onnx import OnnxEncoder, pretrained
 from medbrief.errors import ModelError
 from medbrief.features import Sample
 
@@ -78,12 +79,7 @@ def load_encoder(model_path: str | None = None, backend: str = DEFAULT_BACKEND) 
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # paragraphs are short
         if not (folder / "config.json").is_file():
             raise ModelError(f"{folder}: not a transformer model folder (no config.json)")
-        if backend == "torch":
-            loaded = _TorchEncoder(folder)
-        else:
-            from medbrief.encoder_onnx import OnnxEncoder
-
-            loaded = OnnxEncoder(folder)
+        loaded = _TorchEncoder(folder) if backend == "torch" else OnnxEncoder(folder)
         _models[(str(folder), backend)] = loaded
         loads += 1
         return loaded
@@ -93,17 +89,11 @@ class _TorchEncoder:
     """The fp32 reference: the transformers model and tokenizer of one folder."""
 
     def __init__(self, folder: Path) -> None:
-        try:
-            import torch
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-        except ImportError as exc:
-            raise ModelError(
-                "the encoder features need the optional extra: pip install 'medbrief[encoder]'"
-            ) from exc
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # quiet library
+        self.model = pretrained(folder, "the encoder features")
+        import torch  # installed with transformers by the encoder extra
+        from transformers import AutoTokenizer
+
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        self.model = AutoModel.from_pretrained(folder, local_files_only=True)
         self.model.to(torch.device("cpu")).eval()
         self.dim = int(self.model.config.hidden_size)
 

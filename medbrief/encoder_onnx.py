@@ -84,21 +84,25 @@ def build(folder: Path, target: Path) -> Path:
     return target
 
 
-def _export(folder: Path, out: Path) -> None:
-    """The transformer plus mean pooling and L2 normalisation, as one fp32 ONNX graph."""
+def pretrained(folder: Path, purpose: str, **options: Any) -> Any:
+    """The transformers model of a local folder, loaded quietly and offline; a clear error
+    naming ``purpose`` when the encoder extra is not installed."""
     try:
-        import torch
         from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
     except ImportError as exc:
         raise ModelError(
-            "building the ONNX encoder needs the optional extra: pip install 'medbrief[encoder]'"
+            f"{purpose} needs the optional extra: pip install 'medbrief[encoder]'"
         ) from exc
-
-    from transformers.utils import logging as hf_logging
-
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # quiet library
-    model = AutoModel.from_pretrained(folder, local_files_only=True, attn_implementation="eager")
+    return AutoModel.from_pretrained(folder, local_files_only=True, **options)
+
+
+def _export(folder: Path, out: Path) -> None:
+    """The transformer plus mean pooling and L2 normalisation, as one fp32 ONNX graph."""
+    model = pretrained(folder, "building the ONNX encoder", attn_implementation="eager")
     model.eval()
+    import torch  # installed with transformers by the encoder extra
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
