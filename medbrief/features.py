@@ -55,20 +55,20 @@ def _drop_combining(match: re.Match[str]) -> str:
     return "" if unicodedata.combining(match.group()) else match.group()
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def word_tokens(text: str) -> tuple[str, ...]:
     """A paragraph's words as written: runs of word characters, inner apostrophes and
     hyphens kept (remembered across calls: the word and layout features both ask)."""
     return tuple(_TOKEN.findall(text))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def word_unigrams(text: str) -> tuple[str, ...]:
     """A text's words lower-cased and accent-stripped (remembered across calls)."""
     return tuple(strip_accents(" ".join(word_tokens(text)).lower()).split())
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def word_ngrams(text: str, max_n: int) -> tuple[str, ...]:
     """Lower-cased, accent-stripped word 1..max_n-grams of a text (remembered across calls)."""
     tokens = word_unigrams(text)
@@ -248,7 +248,7 @@ LAYOUT_NAMES = (
 )  # fmt: skip
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def text_cues(text: str) -> tuple[float, ...]:
     """What a paragraph's text alone shows: length, case, digits, symbols, links, quotes.
 

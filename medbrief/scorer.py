@@ -61,7 +61,7 @@ FEATURE_NAMES = (
     *(f"{label}:{name}" for label in INTERACTING for name in _PER_TOPIC),
 )
 N_FEATURES = len(FEATURE_NAMES)
-_CUE_VALUES = itemgetter(*_CUES)
+_CUE_VALUES = itemgetter(*(CUE_NAMES.index(name) for name in _CUES))
 # The features every candidate has, in FEATURE_NAMES order up to the topic's one-hot.
 _COMMON_NAMES = (*_PLACE, *_WEIGHT, *_CUES, *_WORDING)
 _COMMON = len(_COMMON_NAMES)

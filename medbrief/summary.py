@@ -61,7 +61,6 @@ CUE_PAIRS: dict[tuple[str, str], str] = {
 }
 _PAIR_FIRSTS = frozenset(first for first, _ in CUE_PAIRS)
 _PHRASE_FIRSTS = frozenset(phrase[0] for phrase in DANGLING_PHRASES)
-_CUE_KEYS = {topic: f"{topic}_cues" for topic in CUES}
 _DIGITS = frozenset("0123456789")
 STOPWORDS = frozenset(
     (
@@ -93,19 +92,33 @@ def words_of(sentence: str) -> list[str]:
     return pattern.findall(lowered)
 
 
-def sentence_cues(text: str, tokens: Sequence[str], label: str) -> dict[str, float]:
-    """What a reader notices about a sentence, from its text and lower-cased words: numbers
-    and years, the cue words of each default topic (and of its own label), hedges, quotes,
-    questions, a lead-in that leans on the previous sentence, a press release's opener."""
+# What ``sentence_cues`` returns, in this order.
+CUE_NAMES = (
+    "numbers", "percent", "year", "topic_cues", *(f"{topic}_cues" for topic in CUES),
+    "quoted", "dangling", "question", "long", "announced", "hedges",
+)
+_TOPIC_CUES = CUE_NAMES.index("topic_cues")
+_DANGLING = CUE_NAMES.index("dangling")
+# Where each default topic's count of cue words sits among the cues.
+_CUE_AT = {topic: CUE_NAMES.index(f"{topic}_cues") for topic in CUES}
+_TOPIC_AT = {topic: k for k, topic in enumerate(CUES)}
+_CUE_SETS = tuple(CUES.values())
+
+
+def sentence_cues(text: str, tokens: Sequence[str], label: str) -> tuple[float, ...]:
+    """What a reader notices about a sentence, from its text and lower-cased words, in the
+    order of CUE_NAMES: numbers and years, the cue words of each default topic (and of its
+    own label), hedges, quotes, questions, a lead-in that leans on the previous sentence, a
+    press release's opener."""
     words = set(tokens)
-    topics = {topic: len(cues & words) for topic, cues in CUES.items()}
+    topics = [len(cues & words) for cues in _CUE_SETS]
     if not _PAIR_FIRSTS.isdisjoint(words):
         for pair in pairwise(tokens):
             topic = CUE_PAIRS.get(pair)
             if topic is not None:
-                topics[topic] += 1
+                topics[_TOPIC_AT[topic]] += 1
     percent = "%" in text
-    topics["trial_results"] += percent
+    topics[0] += percent  # trial_results
     numeric = [w for w in words if w[0] in _DIGITS]  # distinct numbers
     years = sum(len(w) == 4 and w[:2] in ("19", "20") and w.isdigit() for w in numeric)
     first = tokens[0].partition("’")[0].partition("'")[0] if tokens else ""
@@ -116,59 +129,51 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> dict[str, flo
     quoted = text[:1] in _QUOTES or (
         not _SAID.isdisjoint(words) and ('"' in text or "“" in text or "”" in text)
     )
-    cues = {
-        "numbers": float(min(len(numeric) - years, 4)),
-        "percent": float(percent),
-        "year": float(years > 0),
-        "topic_cues": float(min(topics.get(label, 0), 3)),
-    }
-    for topic, n in topics.items():
-        cues[_CUE_KEYS[topic]] = float(min(n, 3))
-    cues["quoted"] = float(quoted)
-    cues["dangling"] = float(dangling)
-    cues["question"] = float(text.endswith("?"))
-    cues["long"] = float(len(tokens) > 50)
-    cues["announced"] = float("announced" in words)
-    cues["hedges"] = float(min(len(_HEDGES & words), 3))
-    return cues
+    own = _TOPIC_AT.get(label)
+    return (
+        float(min(len(numeric) - years, 4)),
+        float(percent),
+        float(years > 0),
+        float(min(topics[own], 3)) if own is not None else 0.0,
+        *(float(min(n, 3)) for n in topics),
+        float(quoted),
+        float(dangling),
+        float(text.endswith("?")),
+        float(len(tokens) > 50),
+        float("announced" in words),
+        float(min(len(_HEDGES & words), 3)),
+    )
 
 
-CUE_NAMES = tuple(sentence_cues("", [], ""))
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
-    """A sentence that may go into the summary, with the cues that score it."""
+    """A sentence that may go into the summary, with the cues that score it and the topic
+    it competes for: its paragraph's label, or the paragraph's runner-up label."""
 
     paragraph: int
     start: int
     text: str
     label: str
+    topic: str
     score: float
     words: frozenset[str]
     rank: int
     length: int
-    cues: dict[str, float] = field(compare=False)
-    # The paragraph's runner-up label, when the sentence competes under it instead.
-    alternate: str | None = None
-
-    @property
-    def topic(self) -> str:
-        """The topic the sentence competes for: its paragraph's label or the runner-up."""
-        return self.alternate or self.label
+    cues: tuple[float, ...] = field(compare=False)
 
     def rescored(self, score: float) -> Candidate:
         return Candidate(
-            self.paragraph, self.start, self.text, self.label, score, self.words, self.rank,
-            self.length, self.cues, self.alternate,
+            self.paragraph, self.start, self.text, self.label, self.topic, score, self.words,
+            self.rank, self.length, self.cues,
         )
 
 
 # Multipliers of the built-in scoring, chosen on the training articles' reference summaries.
-CUE_WEIGHTS = dict.fromkeys(CUE_NAMES, 0.0) | {
+CUE_WEIGHTS = {
     "numbers": 0.04, "topic_cues": 0.2, "quoted": -0.65, "dangling": -0.5, "question": -0.7,
     "long": -0.3,
 }
+_WEIGHTED = [(CUE_NAMES.index(name), weight) for name, weight in CUE_WEIGHTS.items()]
 LEAD_WEIGHT = 0.05
 # What a learned score is worth for a sentence that leans on the one before it ("However,
 # ...", "This ..."): such a sentence is avoided unless nothing comparable is left.
@@ -197,7 +202,6 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
     # How many sentences share each word, on a log scale: a sentence's centrality.
     freq = Counter(chain.from_iterable(map(set, content)))
     shared = dict(zip(freq, map(math.log1p, freq.values()), strict=True))
-    weights = [(name, w) for name, w in CUE_WEIGHTS.items() if w]
     out = []
     for rank, ((unit, start, end), words, all_words) in enumerate(
         zip(spans, content, tokens, strict=True)
@@ -210,11 +214,14 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
         centrality = sum(map(shared.__getitem__, distinct)) / math.sqrt(max(len(words), 1))
         cues = sentence_cues(text, all_words, unit.label)
         score = centrality * unit.confidence / (1.0 + LEAD_WEIGHT * rank)
-        for name, weight in weights:
-            value = cues[name]
+        for at, weight in _WEIGHTED:
+            value = cues[at]
             score *= (1.0 + weight) ** value if weight < 0 else 1.0 + weight * value
         out.append(
-            Candidate(unit.index, start, text, unit.label, score, distinct, rank, length, cues)
+            Candidate(
+                unit.index, start, text, unit.label, unit.label, score, distinct, rank, length,
+                cues,
+            )
         )
     return out
 
@@ -264,14 +271,14 @@ def alternates(pool: Sequence[Candidate], units: Sequence[Unit]) -> list[Candida
             out.append(c)
             continue
         # The built-in score and cues as they would be under the runner-up label.
-        cues = c.cues | {"topic_cues": c.cues.get(_CUE_KEYS.get(alternate, ""), 0.0)}
-        factor = (1.0 + topic_weight * cues["topic_cues"]) / (
-            1.0 + topic_weight * c.cues["topic_cues"]
-        )
+        at = _CUE_AT.get(alternate)
+        topic_cues = c.cues[at] if at is not None else 0.0
+        cues = (*c.cues[:_TOPIC_CUES], topic_cues, *c.cues[_TOPIC_CUES + 1 :])
+        factor = (1.0 + topic_weight * topic_cues) / (1.0 + topic_weight * c.cues[_TOPIC_CUES])
         out.append(
             Candidate(
-                c.paragraph, c.start, c.text, c.label, c.score * factor, c.words, c.rank,
-                c.length, cues, alternate,
+                c.paragraph, c.start, c.text, c.label, alternate, c.score * factor, c.words,
+                c.rank, c.length, cues,
             )
         )
     return out
@@ -284,7 +291,7 @@ def scored(units: Sequence[Unit], rescorer: Rescorer | None = None) -> list[Cand
     pool = candidates(units)
     if rescorer is not None and pool:
         view = alternates(pool, units)
-        moved = [i for i, c in enumerate(view) if c.alternate is not None]
+        moved = [i for i, c in enumerate(view) if c.topic != c.label]
         learned = rescorer(pool, units)
         pool = [c.rescored(_penalised(c, s)) for c, s in zip(pool, learned, strict=True)]
         if moved:
@@ -295,7 +302,7 @@ def scored(units: Sequence[Unit], rescorer: Rescorer | None = None) -> list[Cand
 
 
 def _penalised(c: Candidate, score: float) -> float:
-    return score * DANGLING_PENALTY if c.cues["dangling"] else score
+    return score * DANGLING_PENALTY if c.cues[_DANGLING] else score
 
 
 def choose(
