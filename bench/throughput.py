@@ -10,7 +10,7 @@ Markdown, HTML); they are written once to bench/out/ and reused while the genera
 its parameters are unchanged. `medbrief tag FOLDER --out OUT --jobs N` runs as a
 subprocess; memory is the process tree's resident memory, polled from /proc every 250 ms
 (RSS summed over the tree, which counts pages shared after fork once per process, and PSS,
-which splits them), with the largest single process from getrusage as a cross-check.
+which splits them), and each process's own peak (VmHWM, exact between polls).
 The run is repeated ``--rounds`` times from an empty output and the fastest is reported
 (each round's time is printed): the speed of this 2-vCPU VM drifts by a quarter from
 minute to minute.
@@ -22,7 +22,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -125,7 +124,6 @@ class Run:
     stderr: str
     memory: TreeMemory
     cpu_seconds: float  # user + system CPU of the whole tree, polled (last poll per process)
-    max_rss_single: int  # bytes, largest single descendant (getrusage)
 
 
 def run_tag(command: list[str], output: Path) -> Run:
@@ -147,9 +145,8 @@ def run_tag(command: list[str], output: Path) -> Run:
         time.sleep(POLL_SECONDS)
     seconds = time.perf_counter() - start
     reader.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = sum(memory.ticks.values()) / os.sysconf("SC_CLK_TCK")
-    return Run(seconds, process.returncode, "".join(stderr), memory, cpu, after.ru_maxrss * 1024)
+    return Run(seconds, process.returncode, "".join(stderr), memory, cpu)
 
 
 def _drain(stream: IO[str], into: list[str]) -> None:
@@ -255,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{mb(m.peak_rss):.0f}",
                 f"{mb(m.peak_pss):.0f}",
                 f"{mb(sum(m.hwm.values())):.0f}",
-                f"{mb(run.max_rss_single):.0f}",
+                f"{mb(max(m.hwm.values(), default=0)):.0f}",
                 m.peak_processes,
                 run.returncode,
             ]
