@@ -7,9 +7,9 @@ import io
 import json
 import multiprocessing as mp
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -85,33 +85,37 @@ def _work(args: tuple[list[str], Options, OutputFormat]) -> list[Output]:
     return [render(record, fmt) for record in analyze_paths(_analyzer, paths, options)]
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+def chunked(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Lists of ``size`` consecutive items (the last may be shorter), read as needed."""
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
 
 
 def tag_paths(
-    paths: Sequence[str | Path], model_dir: Path, options: Options, fmt: OutputFormat,
+    paths: Iterable[str | Path], model_dir: Path, options: Options, fmt: OutputFormat,
     jobs: int | None = None,
 ) -> Iterator[Output]:
     """The output of every path or URL, in the order given, using ``jobs`` processes (each
-    writes its own records out, so that only text travels back)."""
-    names = [str(p) for p in paths]
-    if not names:
+    writes its own records out, so that only text travels back). The paths are read as
+    the work goes, so they may stream from a folder walk of any size."""
+    chunks = chunked(map(str, paths), CHUNK)
+    first = next(chunks, None)
+    if first is None:
         return
+    second = next(chunks, None)
+    work = chain([first], [second] if second is not None else [], chunks)
     jobs = jobs or os.cpu_count() or 1
     model = load_model(model_dir)
-    if jobs == 1 or len(names) <= CHUNK:
+    if jobs == 1 or second is None:
         analyzer = Analyzer(model)
-        for chunk in _chunks(names, CHUNK):
+        for chunk in work:
             yield from (render(record, fmt) for record in analyze_paths(analyzer, chunk, options))
         return
     # Workers get the loaded model itself, so all of them run the version loaded here.
     context = mp.get_context("spawn" if os.name == "nt" else "forkserver")
     with context.Pool(jobs, initializer=_init_worker, initargs=(model,)) as pool:
-        work = ((chunk, options, fmt) for chunk in _chunks(names, CHUNK))
-        for outputs in pool.imap(_work, work):
+        for outputs in pool.imap(_work, ((chunk, options, fmt) for chunk in work)):
             yield from outputs
 
 

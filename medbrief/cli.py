@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +23,7 @@ from medbrief.engine import Analyzer, Options
 from medbrief.errors import MedbriefError
 from medbrief.model import load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
-from medbrief.sources import find_sources, is_url
+from medbrief.sources import find_sources
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
 from training.options import FEATURE_SETS
 
@@ -108,16 +108,25 @@ def tag(
     options = Options(sentences, words)
     stdin = "-" in sources
     found = find_sources(s for s in sources if s != "-")
-    missing = [s for s in found if not is_url(s) and not Path(s).exists()]
     skip = done_sources(out, fmt) if resume and out is not None else set()
-    todo = [s for s in found if s not in skip and s not in missing]
     append = resume and out is not None and out.exists() and out.stat().st_size > 0
+    # The folders are walked as the work goes; on a terminal, once before, to size the bar.
+    length = sum(s not in skip for s in found) if sys.stderr.isatty() else 0
     handle: IO[str] = out.open("a" if append else "w", encoding="utf-8") if out else sys.stdout
-    failures = 0
+    failures = tagged = skipped = 0
+
+    def todo() -> Iterator[str]:
+        nonlocal skipped
+        for source in found:
+            if source in skip:
+                skipped += 1
+            else:
+                yield source
+
     try:
         if fmt == "csv" and not append:
             handle.write(csv_header())
-        for path in missing:
+        for path in found.missing:
             failures += 1
             error = ErrorRecord(id=Path(path).stem, source=path, error=f"{path}: no such file")
             handle.writelines(record_lines(error, fmt))
@@ -125,27 +134,27 @@ def tag(
             analyzer = Analyzer(load_model(model_dir))
             article = analyzer.read(sys.stdin.buffer.read(), id="stdin")
             handle.writelines(record_lines(analyzer.analyze_many([article], options)[0], fmt))
-        show = sys.stderr.isatty() and len(todo) > 1
-        progress_file: Any = sys.stderr if show else _Null()
-        with click.progressbar(length=len(todo), label="tagging", file=progress_file) as bar:
+        progress_file: Any = sys.stderr if length > 1 else _Null()
+        with click.progressbar(length=length, label="tagging", file=progress_file) as bar:
             outputs: Iterable[Output]
             if scheduler is None:
-                outputs = tag_paths(todo, model_dir, options, fmt, jobs)
+                outputs = tag_paths(todo(), model_dir, options, fmt, jobs)
             else:
                 from medbrief.distributed import tag_outputs
 
-                outputs = tag_outputs(todo, model_dir, options, fmt, scheduler, workers=jobs)
+                outputs = tag_outputs(todo(), model_dir, options, fmt, scheduler, workers=jobs)
             for output in outputs:
                 failures += output.failed
+                tagged += 1
                 handle.write(output.text)
                 handle.flush()
                 bar.update(1)
     finally:
         if out:
             handle.close()
-    total = len(todo) + len(missing) + int(stdin)
-    skipped = f", skipped {len(found) - len(todo) - len(missing)} already done" if resume else ""
-    click.echo(f"tagged {total - failures} of {total} articles{skipped}", err=True)
+    total = tagged + len(found.missing) + int(stdin)
+    done = f", skipped {skipped} already done" if resume else ""
+    click.echo(f"tagged {total - failures} of {total} articles{done}", err=True)
     if failures:
         click.echo(f"{failures} article(s) could not be read; see their error records", err=True)
         sys.exit(1)

@@ -16,13 +16,14 @@ import shutil
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from medbrief.batch import Output, OutputFormat, analyze_paths, render
+from medbrief.batch import Output, OutputFormat, analyze_paths, chunked, render
 from medbrief.engine import Analyzer, Options
 from medbrief.errors import MedbriefError, ModelError
 from medbrief.model import CARD_FILE, POINTER, current_version, load_model
@@ -156,7 +157,7 @@ def _write_chunk(
 
 
 def tag_sources(
-    sources: Sequence[str | Path],
+    sources: Iterable[str | Path],
     model_dir: Path,
     options: Options,
     scheduler: str | Client = LOCAL,
@@ -181,7 +182,7 @@ def tag_sources(
 
 
 def tag_outputs(
-    sources: Sequence[str | Path],
+    sources: Iterable[str | Path],
     model_dir: Path,
     options: Options,
     fmt: OutputFormat,
@@ -200,7 +201,7 @@ def tag_outputs(
 
 
 def _run(
-    sources: Sequence[str | Path],
+    sources: Iterable[str | Path],
     model_dir: Path,
     scheduler: str | Client,
     workers: int | None,
@@ -212,8 +213,9 @@ def _run(
 ) -> Iterator[list[T]]:
     """``task(chunk, model_version, *task_args)`` of every chunk of sources, in order, on
     the cluster ``tag_sources`` describes (set up, given the model, then streamed)."""
-    names = [str(s) for s in sources]
-    if not names:
+    chunks = chunked(map(str, sources), chunk)
+    first = next(chunks, None)
+    if first is None:
         return
     local = isinstance(scheduler, str) and scheduler == LOCAL
     if ship == "auto":
@@ -238,7 +240,7 @@ def _run(
                 raise MedbriefError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
         _register(client, shipment)
         threads = sum(client.nthreads().values()) or 1
-        yield from _stream(client, names, shipment.version, chunk,
+        yield from _stream(client, chain([first], chunks), shipment.version,
                            window or TASKS_PER_THREAD * threads, task, task_args)
 
 
@@ -264,11 +266,10 @@ def _register(client: Client, shipment: ModelShipment) -> None:
 
 
 def _stream(
-    client: Client, names: list[str], version: str, chunk: int, window: int,
+    client: Client, chunks: Iterable[list[str]], version: str, window: int,
     task: Callable[..., list[T]], task_args: tuple[object, ...],
 ) -> Iterator[list[T]]:
     """Submit chunks with at most ``window`` in flight; yield their results in order."""
-    chunks = (names[i : i + chunk] for i in range(0, len(names), chunk))
     run = uuid.uuid4().hex
     pending: deque[Future[list[T]]] = deque()
     try:

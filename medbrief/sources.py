@@ -8,7 +8,12 @@ with the same function, so their records and error records are the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +21,8 @@ from urllib.parse import urlsplit
 from medbrief.engine import Analyzer, Article
 from medbrief.errors import InputError, MedbriefError
 from medbrief.ingest import SUFFIX_FORMATS, format_for_path, read_article
+
+log = logging.getLogger(__name__)
 
 
 def is_url(source: str) -> bool:
@@ -51,30 +58,68 @@ def read_source(analyzer: Analyzer, source: str) -> Article:
     return Article(document, name.stem, source)
 
 
-def find_articles(paths: Iterable[Path]) -> list[Path]:
-    """Article files under the given files and folders (recursively), sorted, no repeats."""
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            found.update(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIX_FORMATS
+def find_articles(paths: Iterable[Path]) -> Iterator[Path]:
+    """Article files under the given files and folders (recursively), each once, in sorted
+    path order (the order of ``sorted(paths)``), streamed: folders are read one directory
+    at a time, so memory follows the largest directory, not the number of files. A path
+    that is not a folder is given back as it is, even if it does not exist."""
+    roots = sorted(set(paths))
+    streams = [_walk(root) if root.is_dir() else iter((root,)) for root in roots]
+    previous: Path | None = None
+    for path in heapq.merge(*streams):  # folders given inside other folders: found twice
+        if path != previous:
+            yield path
+            previous = path
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Article files under a folder, depth first through each directory's entries sorted by
+    name (which is sorted path order). Links to folders are not followed, as ``rglob``;
+    a directory that cannot be listed is skipped with a warning."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(
+                (entry.name, is_dir)
+                for entry in listing
+                if (is_dir := entry.is_dir(follow_symlinks=False))
+                or (PurePosixPath(entry.name).suffix.lower() in SUFFIX_FORMATS and entry.is_file())
             )
+    except OSError as exc:
+        log.warning("%s: cannot list (%s); skipped", folder, exc)
+        return
+    for name, is_dir in entries:
+        path = folder / name
+        if is_dir:
+            yield from _walk(path)
         else:
-            found.add(path)
-    return sorted(found)
+            yield path
 
 
-def find_sources(sources: Iterable[str]) -> list[str]:
-    """Article files under local paths (sorted, as ``find_articles``) and fsspec URLs.
+@dataclass(frozen=True)
+class Sources:
+    """What ``find_sources`` found. Iterating gives every article: the files under the
+    local paths (walked anew each time, in sorted path order, streamed), then the URLs
+    (listed once, sorted). ``missing`` are the local paths that do not exist."""
 
-    A URL naming a folder is searched recursively for article suffixes. Local paths come
-    first; then URLs, sorted.
+    local: tuple[Path, ...]
+    remote: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    def __iter__(self) -> Iterator[str]:
+        return chain(map(str, find_articles(self.local)), self.remote)
+
+
+def find_sources(sources: Iterable[str]) -> Sources:
+    """The articles under local paths and fsspec URLs (see ``Sources``).
+
+    A URL naming a folder is searched recursively for article suffixes. URLs are listed
+    here, so an unreachable one fails before any work.
     """
-    local: list[Path] = []
+    local: set[Path] = set()
     remote: set[str] = set()
     for source in sources:
         if not is_url(source):
-            local.append(Path(source))
+            local.add(Path(source))
             continue
         try:
             fs, path = _fsspec().core.url_to_fs(source)
@@ -87,4 +132,7 @@ def find_sources(sources: Iterable[str]) -> list[str]:
                 remote.add(source)
         except (OSError, ValueError, ImportError) as exc:
             raise MedbriefError(f"{source}: cannot list ({exc})") from exc
-    return [str(p) for p in find_articles(local)] + sorted(remote)
+    missing = sorted(path for path in local if not path.exists())
+    return Sources(
+        tuple(sorted(local - set(missing))), tuple(sorted(remote)), tuple(map(str, missing))
+    )
