@@ -44,8 +44,22 @@ def done_sources(output: Path, fmt: OutputFormat) -> set[str]:
         return {source for line in lines if (source := _source_of(line)) is not None}
 
 
+_DECODER = json.JSONDecoder()
+_ID, _SOURCE = '{"id":', ',"source":'
+
+
 def _source_of(line: str) -> str | None:
-    """The ``source`` of one JSON Lines record, or None for a line that is not one."""
+    """The ``source`` of one JSON Lines record, or None for a line that is not one. A
+    whole record as medbrief writes it (``{"id":...,"source":...`` first) has only those
+    two values decoded; any other line is decoded whole."""
+    if line.startswith(_ID) and line.rstrip().endswith("}"):
+        try:
+            end = _DECODER.raw_decode(line, len(_ID))[1]
+            if line.startswith(_SOURCE, end):
+                source = _DECODER.raw_decode(line, end + len(_SOURCE))[0]
+                return source if isinstance(source, str) else None
+        except json.JSONDecodeError:
+            pass
     try:
         source = json.loads(line).get("source")
     except (json.JSONDecodeError, AttributeError):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medbrief.batch import CHUNK, tag_paths
+from medbrief.batch import CHUNK, done_sources, tag_paths
 from medbrief.engine import Options
 from medbrief.ingest import SUFFIX_FORMATS
 from medbrief.sources import find_articles, find_sources
@@ -78,3 +78,20 @@ def test_tag_reads_its_paths_as_the_work_goes(model_dir: Path, jobs: int) -> Non
     assert not first.failed and article.stem in first.text
     # One chunk, the next looked at; with processes, what the task queue holds besides.
     assert pulled[0] <= (2 * CHUNK if jobs == 1 else len(paths) // 4)
+
+
+def test_resume_knows_the_sources_of_whole_records_only(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    lines = [
+        '{"id":"a","source":"a.txt","paragraphs":[],"summary":[]}',
+        '{"id":null,"source":"b.txt","error":"b.txt: not UTF-8"}',
+        '{"id":"say \\"source\\":\\"x\\"","source":"c.txt"}',  # the key's text inside an id
+        '{"id":{"source":"nested.txt"},"source":"d.txt"}',  # not medbrief's: decoded whole
+        '{"source": "e.txt", "id": "e"}',
+        '{"id":"f","source":null}',
+        "not json",
+        '{"id":"g","source":"g.txt","paragraphs":[{"text":"cut off by a kill',
+    ]
+    out.write_text("\n".join(lines))
+    assert done_sources(out, "jsonl") == {"a.txt", "b.txt", "c.txt", "d.txt", "e.txt"}
+    assert out.read_text().endswith("not json\n"), "the half-written last line is cut off"
