@@ -5,7 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -126,6 +131,30 @@ def test_interrupted_run_resumes_without_repeating_work(folder: Path, model_dir:
     again = run(*args, "--resume")
     assert "tagged 0 of 0 articles, skipped 4 already done" in again.stderr
     assert out.read_text() == complete
+
+
+def test_a_killed_run_resumes_to_the_same_output(tmp_path: Path, model_dir: Path) -> None:
+    articles = tmp_path / "many"
+    articles.mkdir()
+    texts = sorted(SEEDS.glob("*.txt"))
+    for i in range(400):
+        shutil.copy(texts[i % len(texts)], articles / f"{i:03d}.txt")
+    expected, out = tmp_path / "expected.jsonl", tmp_path / "out.jsonl"
+    args = ["tag", str(articles), "--model", str(model_dir), "-j", "2"]
+    assert run(*args, "-o", str(expected), "-j", "1").exit_code == 0
+    # A real run in its own process group, killed (workers too) once records flow.
+    command = [sys.executable, "-c", "from medbrief.cli import main; main()", *args, "-o", str(out)]
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while (not out.exists() or out.read_bytes().count(b"\n") < 20) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    written = out.read_bytes().count(b"\n")
+    assert 20 <= written < 400, "killed part way"
+    resumed = run(*args, "-o", str(out), "--resume")
+    assert resumed.exit_code == 0 and f"skipped {written} already done" in resumed.stderr
+    assert out.read_text() == expected.read_text()
 
 
 def test_resume_needs_an_output_file(folder: Path) -> None:
