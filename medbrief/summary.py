@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, filterfalse, pairwise, product
+from itertools import chain, filterfalse, pairwise, product, repeat
 from typing import Protocol
 
 from medbrief.features import ends_sentence
@@ -131,17 +131,17 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> tuple[float, 
     )
     own = _TOPIC_AT.get(label)
     return (
-        float(min(len(numeric) - years, 4)),
-        float(percent),
-        float(years > 0),
-        float(min(topics[own], 3)) if own is not None else 0.0,
-        *(float(min(n, 3)) for n in topics),
-        float(quoted),
-        float(dangling),
-        float(text.endswith("?")),
-        float(len(tokens) > 50),
-        float("announced" in words),
-        float(min(len(_HEDGES & words), 3)),
+        min(len(numeric) - years, 4),
+        percent,
+        years > 0,
+        min(topics[own], 3) if own is not None else 0,
+        *map(min, topics, repeat(3)),
+        quoted,
+        dangling,
+        text.endswith("?"),
+        len(tokens) > 50,
+        "announced" in words,
+        min(len(_HEDGES & words), 3),
     )
 
 
