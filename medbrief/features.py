@@ -220,11 +220,8 @@ class TfidfPart:
         and the neighbours' parts are shifted into place."""
         k = self.blocks.shape[1] // 3
         values, cols, indptr = self.entries([s.text for s in X])
-        # Row sums of the weighted block rows as differences of one running sum: cheaper
-        # than a sparse product for the few hundred entries of an article.
-        running = np.zeros((len(values) + 1, 3 * k))
-        np.cumsum(values[:, None] * self.blocks[cols], axis=0, out=running[1:])
-        parts: np.ndarray = running[indptr[1:]] - running[indptr[:-1]]
+        tfidf = sp.csr_matrix((values, cols, indptr), shape=(len(X), len(self.idf)))
+        parts = np.asarray(tfidf @ self.blocks)
         has_prev, has_next = neighbour_weights(X, self.context_weight)
         out = parts[:, :k].copy()
         out[1:] += has_prev[1:, None] * parts[:-1, k : 2 * k]
