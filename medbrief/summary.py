@@ -102,7 +102,13 @@ _DANGLING = CUE_NAMES.index("dangling")
 # Where each default topic's count of cue words sits among the cues.
 _CUE_AT = {topic: CUE_NAMES.index(f"{topic}_cues") for topic in CUES}
 _TOPIC_AT = {topic: k for k, topic in enumerate(CUES)}
-_CUE_SETS = tuple(CUES.values())
+# Every cue word, with the default topics (by place in CUES) it is a cue of.
+_CUE_WORDS: dict[str, tuple[int, ...]] = {
+    word: tuple(k for k, cues in enumerate(CUES.values()) if word in cues)
+    for word in frozenset().union(*CUES.values())
+}
+_CUE_WORD_SET = frozenset(_CUE_WORDS)
+_ANY_DIGIT = re.compile(r"\d").search
 
 
 def sentence_cues(text: str, tokens: Sequence[str], label: str) -> tuple[float, ...]:
@@ -111,7 +117,10 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> tuple[float, 
     own label), hedges, quotes, questions, a lead-in that leans on the previous sentence, a
     press release's opener."""
     words = set(tokens)
-    topics = [len(cues & words) for cues in _CUE_SETS]
+    topics = [0] * len(CUES)
+    for word in words & _CUE_WORD_SET:
+        for k in _CUE_WORDS[word]:
+            topics[k] += 1
     if not _PAIR_FIRSTS.isdisjoint(words):
         for pair in pairwise(tokens):
             topic = CUE_PAIRS.get(pair)
@@ -119,7 +128,7 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> tuple[float, 
                 topics[_TOPIC_AT[topic]] += 1
     percent = "%" in text
     topics[0] += percent  # trial_results
-    numeric = [w for w in words if w[0] in _DIGITS]  # distinct numbers
+    numeric = [w for w in words if w[0] in _DIGITS] if _ANY_DIGIT(text) else []  # distinct
     years = sum(len(w) == 4 and w[:2] in ("19", "20") and w.isdigit() for w in numeric)
     first = tokens[0].partition("’")[0].partition("'")[0] if tokens else ""
     dangling = first in DANGLING or (
