@@ -127,7 +127,7 @@ def sentence_cues(text: str, tokens: Sequence[str], label: str) -> tuple[float, 
             if topic is not None:
                 topics[_TOPIC_AT[topic]] += 1
     percent = "%" in text
-    topics[0] += percent  # trial_results
+    topics[_TOPIC_AT["trial_results"]] += percent
     numeric = [w for w in words if w[0] in _DIGITS] if _ANY_DIGIT(text) else []  # distinct
     years = sum(len(w) == 4 and w[:2] in ("19", "20") and w.isdigit() for w in numeric)
     first = tokens[0].partition("’")[0].partition("'")[0] if tokens else ""

@@ -11,7 +11,16 @@ from sklearn.linear_model import LogisticRegression
 
 from medbrief.engine import Analyzer, Options
 from medbrief.scorer import FEATURE_NAMES, SentenceScorer, sentence_features
-from medbrief.summary import Candidate, Unit, candidates, choose, scored
+from medbrief.summary import (
+    CUE_NAMES,
+    Candidate,
+    Unit,
+    candidates,
+    choose,
+    scored,
+    sentence_cues,
+    words_of,
+)
 from tests.conftest import SEEDS
 
 CONTENT = [
@@ -162,6 +171,16 @@ def test_a_scorer_fitted_for_other_features_falls_back_to_the_built_in_scores() 
     stale = LogisticRegression().fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
     pool = candidates(units)
     assert SentenceScorer(stale)(pool, units) == [c.score for c in pool]
+
+
+def test_sentence_cues_come_in_the_order_of_their_names() -> None:
+    text = 'Side effects were rare, he said: "We will file in 2026," at 40% of the dose?'
+    cues = dict(zip(CUE_NAMES, sentence_cues(text, words_of(text), "risks"), strict=True))
+    assert cues["year"] and cues["percent"] and cues["quoted"] and cues["question"]
+    assert cues["risks_cues"] == cues["topic_cues"] == 1  # "side effects"
+    assert cues["outlook_cues"] == 2 and cues["trial_results_cues"] == 1  # will, file; %
+    assert cues["numbers"] == 1, "40 is a number; 2026 is a year"
+    assert not cues["dangling"] and not cues["long"] and not cues["hedges"]
 
 
 def test_summary_scorer_features_have_one_name_each() -> None:
