@@ -72,6 +72,11 @@ def find_articles(paths: Iterable[Path]) -> Iterator[Path]:
             previous = path
 
 
+def _is_article(name: str) -> bool:
+    """Whether a file name (or a URL's path) has the suffix of an article medbrief reads."""
+    return PurePosixPath(name).suffix.lower() in SUFFIX_FORMATS
+
+
 def _walk(folder: Path) -> Iterator[Path]:
     """Article files under a folder, depth first through each directory's entries sorted by
     name (which is sorted path order). Links to folders are not followed, as ``rglob``;
@@ -82,7 +87,7 @@ def _walk(folder: Path) -> Iterator[Path]:
                 (entry.name, is_dir)
                 for entry in listing
                 if (is_dir := entry.is_dir(follow_symlinks=False))
-                or (PurePosixPath(entry.name).suffix.lower() in SUFFIX_FORMATS and entry.is_file())
+                or (_is_article(entry.name) and entry.is_file())
             )
     except OSError as exc:
         log.warning("%s: cannot list (%s); skipped", folder, exc)
@@ -125,8 +130,7 @@ def find_sources(sources: Iterable[str]) -> Sources:
             fs, path = _fsspec().core.url_to_fs(source)
             if fs.isdir(path):
                 remote.update(
-                    fs.unstrip_protocol(p) for p in fs.find(path)
-                    if PurePosixPath(p).suffix.lower() in SUFFIX_FORMATS
+                    fs.unstrip_protocol(p) for p in fs.find(path) if _is_article(p)
                 )
             else:
                 remote.add(source)
