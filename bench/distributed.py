@@ -44,7 +44,7 @@ def model_copy(into: Path) -> Path:
     if version is None or not (MODELS / version / CARD_FILE).is_file():
         from training.train import train
 
-        train(SEEDS, into, heldout_dir=None, cross_validation=False)
+        train(SEEDS, into, cross_validation=False)
         return into
     shutil.copytree(MODELS / version, into / version)
     (into / POINTER).write_text(version + "\n")

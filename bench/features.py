@@ -62,7 +62,7 @@ def measure_training(features: str, out: Path) -> dict[str, object]:
     # its training time includes that, and its CV scores come from the same run.
     cascade = features == "cascade"
     started, cpu = time.perf_counter(), time.process_time()
-    trained = train(SEEDS, out, heldout_dir=None, options=options, cross_validation=cascade)
+    trained = train(SEEDS, out, options=options, cross_validation=cascade)
     train_seconds, train_cpu = time.perf_counter() - started, time.process_time() - cpu
 
     from medbrief.model import load_model
@@ -96,7 +96,7 @@ def fit(features: str, out: Path) -> dict[str, object]:
     from training.train import train
 
     options = TrainingOptions(features=features)
-    train(SEEDS, out, heldout_dir=None, options=options, cross_validation=False)
+    train(SEEDS, out, options=options, cross_validation=False)
     return {}
 
 

@@ -14,6 +14,17 @@ class LabelScores(BaseModel):
     support: int
 
 
+class SummaryScores(BaseModel):
+    """How an evaluation's summaries meet its articles' reference sentences."""
+
+    references: int
+    recalled: int = Field(description="reference sentences found verbatim in the summaries")
+    recall: float
+    boilerplate_sentences: int = Field(
+        description="summary sentences from paragraphs labelled boilerplate (should be 0)"
+    )
+
+
 class Metrics(BaseModel):
     """Per-label scores, macro-F1, accuracy and the confusion matrix (rows are truth)."""
 
@@ -24,6 +35,7 @@ class Metrics(BaseModel):
     confusion: list[list[int]]
     articles: int
     paragraphs: int
+    summary: SummaryScores | None = None
 
 
 class DataSummary(BaseModel):
@@ -33,6 +45,8 @@ class DataSummary(BaseModel):
     articles: int
     paragraphs: int
     label_counts: dict[str, int]
+    real_articles: int = Field(default=0, description="articles taken from real pages (with a URL)")
+    outlets: int = Field(default=0, description="distinct outlets of the real articles")
 
 
 class ThresholdScore(BaseModel):
@@ -74,8 +88,17 @@ class ModelCard(BaseModel):
     cascade: CascadeSummary | None = Field(
         default=None, description="the threshold and how it was chosen (features: cascade)"
     )
-    cross_validation: Metrics | None = None
-    heldout: Metrics | None = None
+    cross_validation: Metrics | None = Field(
+        default=None, description="every training paragraph, predicted with its outlet (or, "
+        "for an article written here, the article) left out"
+    )
+    cross_validation_real: Metrics | None = Field(
+        default=None, description="the same predictions, on the real articles only"
+    )
+    heldout_sets: dict[str, Metrics] = Field(
+        default_factory=dict, description="each held-out folder's scores, by folder name "
+        "(heldout: written articles; heldout-real: real articles from unseen outlets)"
+    )
     summary_references: int = Field(
         default=0, description="training articles whose reference summaries taught the scorer"
     )

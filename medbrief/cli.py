@@ -214,33 +214,37 @@ def render_summary(record: AnalysisRecord) -> str:
 @main.command()
 @click.option(
     "--data", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
-    help="Folder of labelled articles (*.labels.jsonl beside the raw files).",
+    help="Folder of labelled articles (*.labels.jsonl beside the raw files), subfolders "
+    "included but the held-out ones (heldout*).",
 )
 @click.option(
     "--out", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
     help="Model folder to write.",
 )
-@click.option("--heldout", type=click.Path(path_type=Path),
-              help="Held-out folder scored into the card (default: DATA/heldout).")
+@click.option("--heldout", type=click.Path(path_type=Path), multiple=True,
+              help="Held-out folder scored into the card; repeatable (default: the heldout* "
+              "subfolders of DATA).")
 @click.option("--features", type=click.Choice(FEATURE_SETS), default="light", show_default=True,
               help="Feature set of the classifier (encoder, both and cascade need the encoder "
               "extra; see docs/features.md).")
 @click.option("--threshold", type=float,
               help="cascade only: relabel paragraphs whose top light probability is below "
               "this (default: chosen by cross-validation on DATA).")
-@click.option("--no-cv", is_flag=True, help="Skip the leave-one-article-out cross-validation.")
+@click.option("--no-cv", is_flag=True, help="Skip the cross-validation (grouped by outlet).")
 def train(
-    data: Path, out: Path, heldout: Path | None, features: str, threshold: float | None,
+    data: Path, out: Path, heldout: tuple[Path, ...], features: str, threshold: float | None,
     no_cv: bool,
 ) -> None:
     """Train the paragraph classifier and write it with its model card.
 
-    The held-out folder is only scored, never trained on.
+    Held-out folders are only scored, never trained on. Cross-validation leaves out one
+    outlet at a time (an article written here counts as its own outlet).
 
     Example:
 
         medbrief train --data seeds --out models
     """
+    from training.data import heldout_dirs
     from training.evaluate import format_table
     from training.options import TrainingOptions
     from training.train import train as run
@@ -249,7 +253,7 @@ def train(
         options = TrainingOptions(features=features, threshold=threshold)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--threshold") from exc
-    model = run(data, out, heldout or data / "heldout", options, cross_validation=not no_cv)
+    model = run(data, out, heldout or heldout_dirs(data), options, cross_validation=not no_cv)
     card = model.card
     click.echo(f"model {card.version}: {card.data.articles} articles, "
                f"{card.data.paragraphs} paragraphs, labels {', '.join(card.labels)}")
@@ -259,28 +263,37 @@ def train(
                    + (f": {share:.1%} of paragraphs to the encoder in CV" if share is not None
                       else ""))
     if card.cross_validation:
-        click.echo(f"leave-one-article-out macro-F1 {card.cross_validation.macro_f1:.3f}")
-    if card.heldout:
-        click.echo("held-out set:\n" + format_table(card.heldout))
+        real = card.cross_validation_real
+        click.echo(f"cross-validation by outlet: macro-F1 {card.cross_validation.macro_f1:.3f}"
+                   + (f" ({real.macro_f1:.3f} on the real articles)" if real else ""))
+    for name, metrics in card.heldout_sets.items():
+        click.echo(f"{name}:\n" + format_table(metrics))
     click.echo(f"written to {out} in {card.train_seconds:.1f} s")
 
 
 @main.command()
-@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR / "heldout",
-              show_default=True, help="Folder of labelled held-out articles.")
+@click.option("--data", type=click.Path(path_type=Path), multiple=True,
+              help="Folder of labelled held-out articles; repeatable (default: the heldout* "
+              "subfolders of seeds/: written articles, and real ones from unseen outlets).")
 @model_option
-def evaluate(data: Path, model_dir: Path) -> None:
-    """Score the model on the held-out articles: a per-label table and macro-F1.
+def evaluate(data: tuple[Path, ...], model_dir: Path) -> None:
+    """Score the model on the held-out articles: a per-label table, macro-F1, and how the
+    summaries recall the reference sentences, for each held-out folder.
 
     Example:
 
         medbrief evaluate --model models
     """
+    from training.data import heldout_dirs
     from training.evaluate import evaluate_dir, format_table
 
     model = load_model(model_dir)
-    metrics = evaluate_dir(model, data)
-    click.echo(f"model {model.version} on {data}\n" + format_table(metrics))
+    folders = data or tuple(heldout_dirs(DEFAULT_DATA_DIR))
+    if not folders:
+        raise click.UsageError(f"no held-out folders in {DEFAULT_DATA_DIR}; give --data")
+    for folder in folders:
+        metrics = evaluate_dir(model, folder)
+        click.echo(f"model {model.version} on {folder}\n" + format_table(metrics) + "\n")
 
 
 @main.command()

@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from medbrief.errors import InputError
+from medbrief.residue import RESIDUE, residue_paragraphs
 
 Format = Literal["auto", "text", "markdown", "html"]
 FORMATS: tuple[Format, ...] = ("auto", "text", "markdown", "html")
@@ -144,7 +145,7 @@ def read_article(
         paragraphs = [Paragraph(t) for t in markdown_paragraphs(text)]
     else:
         paragraphs = [Paragraph(t) for t in text_paragraphs(text)]
-    paragraphs = split_link_fragments(paragraphs)
+    paragraphs = mark_residue(split_link_fragments(paragraphs))
     if not paragraphs:
         raise InputError(f"{name}: no readable text")
     return Document(tuple(paragraphs), fmt)
@@ -173,6 +174,15 @@ def split_link_fragments(paragraphs: list[Paragraph]) -> list[Paragraph]:
         else:
             out.append(paragraph)
     return out
+
+
+def mark_residue(paragraphs: list[Paragraph]) -> list[Paragraph]:
+    """Force page residue (``medbrief.residue``) to be boilerplate."""
+    marks = residue_paragraphs([p.text for p in paragraphs])
+    return [
+        Paragraph(p.text, RESIDUE) if marked and p.forced is None else p
+        for p, marked in zip(paragraphs, marks, strict=True)
+    ]
 
 
 def _strip_bullet(line: str) -> tuple[str, bool]:

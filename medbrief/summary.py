@@ -12,6 +12,7 @@ from typing import Protocol
 
 from medbrief.features import ends_sentence
 from medbrief.model import BOILERPLATE
+from medbrief.residue import is_residue_sentence
 from medbrief.sentences import split_many
 
 DEFAULT_SENTENCES = 3
@@ -217,7 +218,7 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
     ):
         text = unit.text[start:end].strip()
         length = len(text.split())
-        if length < 6 or not ends_sentence(text):
+        if length < 6 or not ends_sentence(text) or is_residue_sentence(text):
             continue
         distinct = frozenset(words)
         centrality = sum(map(shared.__getitem__, distinct)) / math.sqrt(max(len(words), 1))

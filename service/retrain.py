@@ -38,11 +38,11 @@ def _write_articles(folder: Path, articles: list[dict[str, object]]) -> None:
 
 
 def train_and_validate(
-    data_dir: str, heldout_dir: str, model_dir: str, articles: list[dict[str, object]] | None
+    data_dir: str, model_dir: str, articles: list[dict[str, object]] | None
 ) -> dict[str, object]:
     """Runs in a child process: train, check the model, then save it (CURRENT swaps last)."""
     try:
-        return _train_and_validate(data_dir, heldout_dir, model_dir, articles)
+        return _train_and_validate(data_dir, model_dir, articles)
     except (MedbriefError, ValueError) as exc:
         # Only the message goes back: not every error class can be rebuilt from a pickle
         # (LabelFileError needs three arguments), and a failed unpickle breaks the pool.
@@ -50,9 +50,10 @@ def train_and_validate(
 
 
 def _train_and_validate(
-    data_dir: str, heldout_dir: str, model_dir: str, articles: list[dict[str, object]] | None
+    data_dir: str, model_dir: str, articles: list[dict[str, object]] | None
 ) -> dict[str, object]:
-    from training.train import train  # scikit-learn: only this child process needs it
+    from training.data import heldout_dirs  # scikit-learn: only this child process needs it
+    from training.train import train
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="medbrief-retrain-") as tmp:
@@ -61,20 +62,20 @@ def _train_and_validate(
             data = Path(tmp) / "data"
             data.mkdir()
             _write_articles(data, articles)
-        heldout = Path(heldout_dir)
-        model = train(data, None, heldout_dir=heldout, cross_validation=False)
+        model = train(data, None, heldout_dirs(Path(data_dir)), cross_validation=False)
         staging = Path(tmp) / "staging"
         save_model(model, staging)
         record = Analyzer(load_model(staging)).analyze(PROBE)
         if len(record.paragraphs) != 3:
             raise RetrainError("the new model failed the probe article")
-        heldout_scores = model.card.heldout
-        f1 = heldout_scores.macro_f1 if heldout_scores else None
-        comparable = heldout_scores is not None and set(heldout_scores.labels) <= set(model.labels)
-        if f1 is not None and comparable and f1 < MIN_HELDOUT_MACRO_F1:
-            raise RetrainError(
-                f"held-out macro-F1 {f1:.3f} is below {MIN_HELDOUT_MACRO_F1}; not swapped in"
-            )
+        scores = {name: m.macro_f1 for name, m in model.card.heldout_sets.items()}
+        for name, metrics in model.card.heldout_sets.items():
+            comparable = set(metrics.labels) <= set(model.labels)
+            if comparable and metrics.macro_f1 < MIN_HELDOUT_MACRO_F1:
+                raise RetrainError(
+                    f"{name} macro-F1 {metrics.macro_f1:.3f} is below {MIN_HELDOUT_MACRO_F1}; "
+                    "not swapped in"
+                )
         previous = current_version(Path(model_dir))
         save_model(model, Path(model_dir))
     return RetrainResponse(
@@ -82,7 +83,8 @@ def _train_and_validate(
         previous=previous,
         articles=model.card.data.articles,
         cross_validation_macro_f1=None,
-        heldout_macro_f1=f1,
+        heldout_macro_f1=scores.get("heldout"),
+        heldout=scores,
         seconds=round(time.perf_counter() - started, 2),
     ).model_dump()
 
@@ -106,8 +108,8 @@ class Retrainer:
             with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
                 try:
                     result = await loop.run_in_executor(
-                        pool, train_and_validate, str(self.data_dir),
-                        str(self.data_dir / "heldout"), str(self.model_dir), payload,
+                        pool, train_and_validate, str(self.data_dir), str(self.model_dir),
+                        payload,
                     )
                 except (MedbriefError, ValueError, RetrainError) as exc:
                     raise RetrainError(str(exc)) from exc

@@ -96,7 +96,10 @@ class RetrainResponse(BaseModel):
     previous: str | None
     articles: int
     cross_validation_macro_f1: float | None
-    heldout_macro_f1: float | None
+    heldout_macro_f1: float | None = Field(description="macro-F1 on the written held-out set")
+    heldout: dict[str, float] = Field(
+        default_factory=dict, description="macro-F1 on each held-out folder, by name"
+    )
     seconds: float
 
 

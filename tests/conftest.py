@@ -19,7 +19,7 @@ HELDOUT = SEEDS / "heldout"
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model folder trained from seeds/ (no cross-validation, to stay quick)."""
     out = tmp_path_factory.mktemp("models")
-    train(SEEDS, out, heldout_dir=None, cross_validation=False)
+    train(SEEDS, out, cross_validation=False)
     return out
 
 

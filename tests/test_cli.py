@@ -188,7 +188,7 @@ def test_train_and_evaluate_commands(tmp_path: Path) -> None:
     data = tiny_corpus(tmp_path / "data")
     models = tmp_path / "models"
     trained = run("train", "--data", str(data), "--out", str(models))
-    assert trained.exit_code == 0 and "leave-one-article-out macro-F1" in trained.stdout
+    assert trained.exit_code == 0 and "cross-validation by outlet: macro-F1" in trained.stdout
     evaluated = run("evaluate", "--data", str(data), "--model", str(models))
     assert evaluated.exit_code == 0
     assert "macro-F1" in evaluated.stdout and "results" in evaluated.stdout

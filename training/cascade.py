@@ -2,7 +2,7 @@
 
 The light classifier labels every paragraph; the ``both`` classifier (words, embeddings and
 layout) relabels the paragraphs whose top light probability is below the threshold. Both
-stages' leave-one-article-out probabilities are computed once, so every candidate threshold
+stages' grouped cross-validated probabilities are computed once, so every candidate threshold
 is scored exactly as the cascade would label those held-out articles.
 """
 
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 
 from medbrief.card import CascadeSummary, ThresholdScore
 from medbrief.features import Sample
-from training.evaluate import score
+from training.evaluate import group_folds, score
 from training.options import TrainingOptions
 from training.pipeline import build_pipeline
 
@@ -26,7 +26,7 @@ THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
 
 @dataclass(frozen=True)
 class StageProbabilities:
-    """Leave-one-article-out probabilities of both stages for every training paragraph
+    """Grouped cross-validated probabilities of both stages for every training paragraph
     (columns in ``labels`` order), and the true labels."""
 
     labels: list[str]
@@ -52,20 +52,20 @@ class StageProbabilities:
 
 
 def stage_probabilities(
-    X: Sequence[Sample], y: Sequence[str], groups: Sequence[int], options: TrainingOptions,
-    labels: Sequence[str],
+    X: Sequence[Sample], y: Sequence[str], groups: Sequence[str], options: TrainingOptions,
+    labels: Sequence[str], articles: int,
 ) -> StageProbabilities:
-    """Both stages cross-validated, leaving one article (group) out at a time."""
+    """Both stages cross-validated, leaving groups (outlets, or articles) out."""
     probs = {}
     for stage in ("light", "both"):
         probs[stage] = cross_val_predict(
-            build_pipeline(options.stage(stage)), X, y, groups=groups, cv=LeaveOneGroupOut(),
+            build_pipeline(options.stage(stage)), X, y, groups=groups, cv=group_folds(groups),
             n_jobs=-1, method="predict_proba",
         )
     if sorted(labels) != list(labels):
         raise ValueError("labels must be sorted, the order of the probability columns")
     return StageProbabilities(
-        list(labels), probs["light"], probs["both"], list(y), len(set(groups))
+        list(labels), probs["light"], probs["both"], list(y), articles
     )
 
 

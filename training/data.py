@@ -11,26 +11,48 @@ from pathlib import Path
 
 from medbrief.errors import InputError, LabelFileError
 from medbrief.ingest import SUFFIX_FORMATS, read_file
+from training.outlets import outlet
 
 LABEL_SUFFIX = ".labels.jsonl"
 REFERENCE_SUFFIX = ".reference.json"
+# Subfolders of a data folder whose articles are only ever scored, never trained on.
+HELDOUT_PREFIX = "heldout"
 
 
 @dataclass(frozen=True)
 class LabelledArticle:
-    """One article's paragraphs and their labels, in reading order."""
+    """One article's paragraphs and their labels, in reading order, and where it came from
+    (``url``: the page a real article was taken from; None for articles written here)."""
 
     name: str
     labels_path: Path
     texts: tuple[str, ...]
     labels: tuple[str, ...]
     raw_path: Path | None
+    url: str | None = None
+
+    @property
+    def group(self) -> str:
+        """What cross-validation keeps together: the outlet of a real article, the article
+        itself for one written here."""
+        return f"outlet:{outlet(self.url)}" if self.url else f"article:{self.name}"
 
 
-def load_labels(path: Path) -> tuple[list[str], list[str]]:
-    """Parse one JSON Lines label file; a bad line raises LabelFileError naming it."""
+@dataclass(frozen=True)
+class Labels:
+    """What a label file holds: paragraph texts, their labels, and the article's URL."""
+
+    texts: list[str]
+    labels: list[str]
+    url: str | None
+
+
+def load_labels(path: Path) -> Labels:
+    """Parse one JSON Lines label file; a bad line raises LabelFileError naming it. A line
+    may carry the article's ``url``; every line that does must give the same one."""
     texts: list[str] = []
     labels: list[str] = []
+    url: str | None = None
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -48,11 +70,16 @@ def load_labels(path: Path) -> tuple[list[str], list[str]]:
             value = record.get(key)
             if not isinstance(value, str) or not value.strip():
                 raise LabelFileError(path, number, f"field {key!r} must be a non-empty string")
+        found = record.get("url")
+        if found is not None:
+            if not isinstance(found, str) or (url is not None and found != url):
+                raise LabelFileError(path, number, "field 'url' must be the article's one URL")
+            url = found
         texts.append(record["text"])
         labels.append(record["label"].strip())
     if not texts:
         raise LabelFileError(path, None, "no labelled paragraphs")
-    return texts, labels
+    return Labels(texts, labels, url)
 
 
 def raw_article_for(labels_path: Path) -> Path | None:
@@ -84,21 +111,50 @@ def check_alignment(labels_path: Path, texts: list[str], raw: Path) -> None:
         )
 
 
-def load_dir(directory: Path, check_raw: bool = True) -> list[LabelledArticle]:
-    """Every labelled article directly in ``directory`` (sorted by name), validated."""
+def label_files(directory: Path, nested: bool) -> list[Path]:
+    """The label files of a folder, sorted by path; with ``nested``, those of its subfolders
+    too, except held-out ones (named ``heldout...``)."""
+    found = sorted(directory.glob("*" + LABEL_SUFFIX))
+    if nested:
+        for sub in sorted(p for p in directory.iterdir() if p.is_dir()):
+            if not sub.name.startswith(HELDOUT_PREFIX):
+                found += label_files(sub, nested)
+    return found
+
+
+def load_dir(
+    directory: Path, check_raw: bool = True, nested: bool = False
+) -> list[LabelledArticle]:
+    """Every labelled article in ``directory`` (and with ``nested``, in its subfolders but
+    the held-out ones), validated; article names must be unique."""
     if not directory.is_dir():
         raise LabelFileError(directory, None, "not a folder")
     articles = []
-    for path in sorted(directory.glob("*" + LABEL_SUFFIX)):
-        texts, labels = load_labels(path)
+    seen: dict[str, Path] = {}
+    for path in label_files(directory, nested):
+        name = path.name[: -len(LABEL_SUFFIX)]
+        if name in seen:
+            raise LabelFileError(path, None, f"another article is named {name!r}: {seen[name]}")
+        seen[name] = path
+        found = load_labels(path)
         raw = raw_article_for(path)
         if raw is not None and check_raw:
-            check_alignment(path, texts, raw)
-        name = path.name[: -len(LABEL_SUFFIX)]
-        articles.append(LabelledArticle(name, path, tuple(texts), tuple(labels), raw))
+            check_alignment(path, found.texts, raw)
+        articles.append(LabelledArticle(
+            name, path, tuple(found.texts), tuple(found.labels), raw, found.url
+        ))
     if not articles:
         raise LabelFileError(directory, None, f"no *{LABEL_SUFFIX} files")
     return articles
+
+
+def heldout_dirs(directory: Path) -> list[Path]:
+    """The held-out subfolders of a data folder (``heldout``, ``heldout-real``, ...)."""
+    if not directory.is_dir():
+        return []
+    return sorted(
+        p for p in directory.iterdir() if p.is_dir() and p.name.startswith(HELDOUT_PREFIX)
+    )
 
 
 def label_set(articles: Iterable[LabelledArticle]) -> list[str]:

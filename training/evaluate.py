@@ -1,4 +1,4 @@
-"""Scoring a classifier: per-label metrics, grouped cross-validation, the held-out set."""
+"""Scoring a classifier: per-label metrics, grouped cross-validation, the held-out sets."""
 
 from __future__ import annotations
 
@@ -6,11 +6,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
-from medbrief.card import LabelScores, Metrics
+from medbrief.card import LabelScores, Metrics, SummaryScores
 from medbrief.engine import Analyzer
-from medbrief.model import TopicModel
-from training.data import LabelledArticle, load_dir
+from medbrief.model import BOILERPLATE, TopicModel
+from medbrief.record import AnalysisRecord
+from training.data import REFERENCE_SUFFIX, LabelledArticle, load_dir, load_references
+
+# Cross-validation folds: every group is left out once, in at most this many folds.
+CV_FOLDS = 10
+
+
+def group_folds(groups: Sequence[str]) -> GroupKFold | LeaveOneGroupOut:
+    """Folds that leave whole groups (outlets, or articles written here) out: one group at
+    a time when there are few, else CV_FOLDS folds of similar size."""
+    return LeaveOneGroupOut() if len(set(groups)) <= CV_FOLDS else GroupKFold(CV_FOLDS)
 
 
 def score(
@@ -41,27 +52,57 @@ def score(
     )
 
 
-def predict_articles(model: TopicModel, articles: Sequence[LabelledArticle]) -> list[list[str]]:
-    """The labels the full engine gives each article, read from its raw file when it has one."""
+def analyze_articles(
+    model: TopicModel, articles: Sequence[LabelledArticle]
+) -> list[AnalysisRecord]:
+    """The full engine's record of each article, read from its raw file when it has one."""
     analyzer = Analyzer(model)
-    out: list[list[str]] = []
+    out: list[AnalysisRecord] = []
     for article in articles:
         if article.raw_path is not None:
-            record = analyzer.analyze_many([analyzer.read_path(article.raw_path)])[0]
+            out.append(analyzer.analyze_many([analyzer.read_path(article.raw_path)])[0])
         else:
-            record = analyzer.analyze("\n\n".join(article.texts), format="text")
-        out.append([p.label for p in record.paragraphs])
+            out.append(analyzer.analyze("\n\n".join(article.texts), format="text"))
     return out
 
 
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def summary_scores(
+    articles: Sequence[LabelledArticle], records: Sequence[AnalysisRecord]
+) -> SummaryScores | None:
+    """How the summaries meet the articles' reference sentences, and how many summary
+    sentences come from a paragraph labelled boilerplate; None without references."""
+    references = recalled = boilerplate = 0
+    for article, record in zip(articles, records, strict=True):
+        boilerplate += sum(article.labels[s.paragraph] == BOILERPLATE for s in record.summary)
+        path = article.labels_path.with_name(article.name + REFERENCE_SUFFIX)
+        if not path.is_file():
+            continue
+        chosen = {_norm(s.text) for s in record.summary}
+        wanted = [_norm(s) for s in load_references(path)]
+        references += len(wanted)
+        recalled += sum(s in chosen for s in wanted)
+    if references == 0:
+        return None
+    return SummaryScores(
+        references=references, recalled=recalled, recall=round(recalled / references, 4),
+        boilerplate_sentences=boilerplate,
+    )
+
+
 def evaluate_dir(model: TopicModel, directory: Path) -> Metrics:
-    """Score a model on every labelled article of a folder (the held-out set)."""
+    """Score a model on every labelled article of a folder (a held-out set): paragraph
+    labels, and the summaries against the reference sentences."""
     articles = load_dir(directory)
-    predicted = predict_articles(model, articles)
+    records = analyze_articles(model, articles)
     truth = [label for a in articles for label in a.labels]
-    flat = [label for labels in predicted for label in labels]
+    flat = [p.label for record in records for p in record.paragraphs]
     labels = sorted(set(model.labels) | set(truth))
-    return score(truth, flat, labels, len(articles))
+    metrics = score(truth, flat, labels, len(articles))
+    return metrics.model_copy(update={"summary": summary_scores(articles, records)})
 
 
 def format_table(metrics: Metrics) -> str:
@@ -72,4 +113,10 @@ def format_table(metrics: Metrics) -> str:
     rows.append(f"{'macro-F1':<16}{'':>20}{metrics.macro_f1:>10.3f}{metrics.paragraphs:>10}")
     rows.append(f"{'accuracy':<16}{'':>20}{metrics.accuracy:>10.3f}")
     rows.append(f"({metrics.articles} articles, {metrics.paragraphs} paragraphs)")
+    if metrics.summary is not None:
+        summary = metrics.summary
+        rows.append(
+            f"summaries: {summary.recalled} of {summary.references} reference sentences "
+            f"recalled ({summary.recall:.3f}), {summary.boilerplate_sentences} from boilerplate"
+        )
     return "\n".join(rows)

@@ -10,7 +10,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
 
 from medbrief.card import CascadeSummary, DataSummary, Metrics, ModelCard
@@ -35,8 +35,9 @@ from training.data import (
     load_dir,
     load_references,
 )
-from training.evaluate import evaluate_dir, score
+from training.evaluate import evaluate_dir, group_folds, score
 from training.options import TrainingOptions
+from training.outlets import outlet
 from training.pipeline import build_pipeline, linear_model
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,15 @@ LIBRARIES = ("medbrief", "scikit-learn", "numpy", "scipy", "trafilatura", "bling
 
 def training_matrix(
     articles: Sequence[LabelledArticle],
-) -> tuple[list[Sample], list[str], list[int]]:
-    """Samples, labels and article groups, article by article."""
+) -> tuple[list[Sample], list[str], list[str]]:
+    """Samples, labels and cross-validation groups (outlets), article by article."""
     X: list[Sample] = []
     y: list[str] = []
-    groups: list[int] = []
-    for number, article in enumerate(articles):
+    groups: list[str] = []
+    for article in articles:
         X.extend(samples(article.texts))
         y.extend(article.labels)
-        groups.extend([number] * len(article.texts))
+        groups.extend([article.group] * len(article.texts))
     return X, y, groups
 
 
@@ -79,17 +80,20 @@ def fit_classifier(
 
 
 def cross_validate(articles: Sequence[LabelledArticle], options: TrainingOptions) -> list[str]:
-    """Leave-one-article-out predictions for every paragraph, in order. For the cascade set,
-    at the threshold chosen on these same predictions (or the one given)."""
+    """Predictions for every paragraph with its group (outlet, or article) left out, in
+    order. For the cascade set, at the threshold chosen on these same predictions (or the
+    one given)."""
     if options.features == "cascade":
-        stages = stage_probabilities(*training_matrix(articles), options, label_set(articles))
+        stages = stage_probabilities(
+            *training_matrix(articles), options, label_set(articles), len(articles)
+        )
         threshold = options.threshold
         if threshold is None:
             threshold = choose_threshold(stages).threshold
         return stages.predicted(threshold)
     X, y, groups = training_matrix(articles)
     predicted = cross_val_predict(
-        build_pipeline(options), X, y, groups=groups, cv=LeaveOneGroupOut(), n_jobs=-1
+        build_pipeline(options), X, y, groups=groups, cv=group_folds(groups), n_jobs=-1
     )
     return [str(label) for label in predicted]
 
@@ -122,14 +126,14 @@ def fit_summary_scorer(articles: Sequence[LabelledArticle]) -> LogisticRegressio
 def cascade_threshold(
     articles: Sequence[LabelledArticle], options: TrainingOptions, labels: list[str],
     cross_validation: bool,
-) -> tuple[CascadeSummary, Metrics | None]:
+) -> tuple[CascadeSummary, list[str] | None]:
     """The cascade's threshold (chosen by grouped CV on ``articles`` unless the options fix
-    it) and, when asked for, the cascade's CV scores at that threshold."""
+    it) and, when asked for, the cascade's CV predictions at that threshold."""
     if options.threshold is not None and not cross_validation:
         return CascadeSummary(threshold=options.threshold), None
-    if len(articles) < 3:
-        raise ValueError("choosing a cascade threshold needs at least three articles")
-    stages = stage_probabilities(*training_matrix(articles), options, labels)
+    if len({a.group for a in articles}) < 3:
+        raise ValueError("choosing a cascade threshold needs articles of three outlets or more")
+    stages = stage_probabilities(*training_matrix(articles), options, labels, len(articles))
     chosen = choose_threshold(stages)
     if options.threshold is not None:  # given: report it, with the CV table beside it
         fixed = stages.candidate(options.threshold)
@@ -141,32 +145,50 @@ def cascade_threshold(
                  c.threshold, 100 * c.encoder_share, c.macro_f1)
     log.info("cascade threshold %.2f chosen (CV macro-F1 light %.3f, both %.3f)",
              chosen.threshold, chosen.light_macro_f1, chosen.both_macro_f1)
-    cv = score(stages.truth, stages.predicted(chosen.threshold), labels, len(articles))
-    return chosen, cv if cross_validation else None
+    predicted = stages.predicted(chosen.threshold)
+    return chosen, predicted if cross_validation else None
+
+
+def cv_metrics(
+    articles: Sequence[LabelledArticle], predicted: Sequence[str], labels: Sequence[str]
+) -> tuple[Metrics, Metrics | None]:
+    """Scores of cross-validated predictions: on every article, and on the real ones."""
+    truth = [label for a in articles for label in a.labels]
+    real = [a.url is not None for a in articles for _ in a.labels]
+    overall = score(truth, predicted, labels, len(articles))
+    if not any(real):
+        return overall, None
+    pick = [i for i, is_real in enumerate(real) if is_real]
+    return overall, score(
+        [truth[i] for i in pick], [predicted[i] for i in pick], labels,
+        sum(a.url is not None for a in articles),
+    )
 
 
 def train(
     data_dir: Path,
     out_dir: Path | None,
-    heldout_dir: Path | None = None,
+    heldout_dirs: Sequence[Path] = (),
     options: TrainingOptions | None = None,
     cross_validation: bool = True,
 ) -> TopicModel:
-    """Train on ``data_dir``, score it, and (when ``out_dir`` is given) save it atomically."""
+    """Train on the articles of ``data_dir`` and its subfolders (but the held-out ones),
+    score it by grouped cross-validation and on each of ``heldout_dirs``, and (when
+    ``out_dir`` is given) save it atomically."""
     options = options or TrainingOptions()
     started = time.perf_counter()
-    articles = load_dir(data_dir)
+    articles = load_dir(data_dir, nested=True)
     labels = label_set(articles)
     if len(labels) < 2:
         raise ValueError(f"{data_dir}: training needs at least two labels, found {labels}")
     log.info("training on %d articles, labels %s", len(articles), labels)
-    cv = None
+    predicted = None
     cascade = None
     if options.features == "cascade":
-        cascade, cv = cascade_threshold(articles, options, labels, cross_validation)
-    elif cross_validation and len(articles) >= 3:
-        truth = [label for a in articles for label in a.labels]
-        cv = score(truth, cross_validate(articles, options), labels, len(articles))
+        cascade, predicted = cascade_threshold(articles, options, labels, cross_validation)
+    elif cross_validation and len({a.group for a in articles}) >= 3:
+        predicted = cross_validate(articles, options)
+    cv, cv_real = cv_metrics(articles, predicted, labels) if predicted else (None, None)
     if cv is not None:
         log.info("grouped cross-validation macro-F1 %.3f", cv.macro_f1)
     linear = fit_classifier(articles, options, labels, cascade.threshold if cascade else None)
@@ -185,18 +207,23 @@ def train(
             articles=len(articles),
             paragraphs=sum(len(a.texts) for a in articles),
             label_counts=label_counts(articles),
+            real_articles=sum(a.url is not None for a in articles),
+            outlets=len({outlet(a.url) for a in articles if a.url}),
         ),
         cross_validation=cv,
+        cross_validation_real=cv_real,
         summary_references=len(summary_examples(articles)) if scorer is not None else 0,
         libraries={name: package_version(name) for name in LIBRARIES},
         train_seconds=0.0,
     )
     weights = SentenceWeights(scorer.coef_, scorer.intercept_) if scorer is not None else None
     model = TopicModel(card, linear, weights)
-    if heldout_dir is not None and heldout_dir.is_dir():
-        heldout = evaluate_dir(model, heldout_dir)
-        log.info("held-out macro-F1 %.3f", heldout.macro_f1)
-        card = card.model_copy(update={"heldout": heldout})
+    heldout = {}
+    for folder in heldout_dirs:
+        if folder.is_dir():
+            heldout[folder.name] = evaluate_dir(model, folder)
+            log.info("%s: macro-F1 %.3f", folder.name, heldout[folder.name].macro_f1)
+    card = card.model_copy(update={"heldout_sets": heldout})
     seconds = round(time.perf_counter() - started, 2)
     model = TopicModel(card.model_copy(update={"train_seconds": seconds}), linear, weights)
     if out_dir is not None:
