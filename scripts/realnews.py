@@ -282,7 +282,8 @@ def assemble() -> None:
                 if labels[p] == "boilerplate":
                     raise ValueError(f"{path}: P{p}.{s} quotes a boilerplate paragraph")
                 sentences.append(found[s][0])
-            if len(sentences) != 3:
+            no_content = all(label == "boilerplate" for label in labels)
+            if len(sentences) != (0 if no_content else 3):
                 raise ValueError(f"{path}: {len(sentences)} reference sentences, not 3")
         except (ValueError, IndexError) as exc:
             problems.append(str(exc))
@@ -291,9 +292,10 @@ def assemble() -> None:
         raw.with_name(f"{name}.labels.jsonl").write_text("".join(
             json.dumps({"text": t, "label": lab, "url": url}, ensure_ascii=False) + "\n"
             for t, lab in zip(paragraphs, labels, strict=True)), encoding="utf-8")
-        raw.with_name(f"{name}.reference.json").write_text(
-            json.dumps({"url": url, "sentences": sentences}, indent=2, ensure_ascii=False)
-            + "\n", encoding="utf-8")
+        if sentences:  # a page with no content (a failed scrape) has no summary
+            raw.with_name(f"{name}.reference.json").write_text(
+                json.dumps({"url": url, "sentences": sentences}, indent=2, ensure_ascii=False)
+                + "\n", encoding="utf-8")
     print("\n".join(problems) or "all annotations assembled")
 
 
