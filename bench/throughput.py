@@ -33,8 +33,8 @@ from typing import IO
 
 from benchlib import MODELS, OUT, article_files, generate_folder, table
 
-from medbrief.batch import done_sources
 from medbrief.model import load_model
+from medbrief.resume import prepare_resume
 
 TARGET_RATE = 200.0
 TARGET_MB = 500.0
@@ -298,14 +298,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # What a resume that does nothing still spends, measured here in-process.
     t = time.process_time()
-    skip = done_sources(output, "jsonl")
+    skip = prepare_resume(output, "jsonl")
     reading = time.process_time() - t
     t = time.process_time()
     load_model(args.model)
     loading = time.process_time() - t
     print(
         f"  of which (CPU, measured in-process): reading the {len(skip)} done sources of the "
-        f"{first_size / 1e6:.0f} MB output with done_sources {reading:.2f} s; loading the "
+        f"{first_size / 1e6:.0f} MB output with prepare_resume {reading:.2f} s; loading the "
         f"model, which a resume with nothing to do still does, {loading:.2f} s"
     )
     ok_records = records == n and errors == 0 and sources == n

@@ -4,67 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import multiprocessing as mp
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
 from medbrief.engine import Analyzer, Article, Options
 from medbrief.errors import InputError
 from medbrief.model import TopicModel, load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
+from medbrief.resume import OutputFormat
 from medbrief.sources import read_source
 
-OutputFormat = Literal["jsonl", "csv"]
-CSV_FIELDS = ("id", "source", "paragraph", "label", "confidence", "in_summary", "text", "error")
+CSV_FIELDS = (
+    "id", "source", "paragraph", "label", "confidence", "in_summary", "text", "error",
+    "paragraphs",
+)
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection): such a
+# cell is written with a leading apostrophe, which spreadsheets show as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 16
-
-
-def done_sources(output: Path, fmt: OutputFormat) -> set[str]:
-    """Sources already written to an output file, read line by line; a half-written last
-    line (an interrupted run) is cut off."""
-    if not output.exists():
-        return set()
-    with output.open("r+b") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        if size:
-            handle.seek(max(size - 65536, 0))
-            tail = handle.read()
-            if not tail.endswith(b"\n"):
-                cut = tail.rfind(b"\n")
-                handle.truncate(size - len(tail) + cut + 1 if cut >= 0 else 0)
-    with output.open(encoding="utf-8", errors="replace", newline="") as lines:
-        if fmt == "csv":
-            return {row["source"] for row in csv.DictReader(lines) if row.get("source")}
-        return {source for line in lines if (source := _source_of(line)) is not None}
-
-
-_DECODER = json.JSONDecoder()
-_ID, _SOURCE = '{"id":', ',"source":'
-
-
-def _source_of(line: str) -> str | None:
-    """The ``source`` of one JSON Lines record, or None for a line that is not one. A
-    whole record as medbrief writes it (``{"id":...,"source":...`` first) has only those
-    two values decoded; any other line is decoded whole."""
-    if line.startswith(_ID) and line.rstrip().endswith("}"):
-        try:
-            end = _DECODER.raw_decode(line, len(_ID))[1]
-            if line.startswith(_SOURCE, end):
-                source = _DECODER.raw_decode(line, end + len(_SOURCE))[0]
-                return source if isinstance(source, str) else None
-        except json.JSONDecodeError:
-            pass
-    try:
-        source = json.loads(line).get("source")
-    except (json.JSONDecodeError, AttributeError):
-        return None
-    return source if isinstance(source, str) else None
 
 
 _analyzer: Analyzer | None = None
@@ -135,35 +96,51 @@ def tag_paths(
 
 @dataclass(frozen=True)
 class Output:
-    """One record as written out: its JSON line or CSV rows, and whether it is an error."""
+    """One record as written out: its JSON line or CSV rows, and for an error record why
+    the article could not be read."""
 
     text: str
-    failed: bool
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 def render(record: AnalysisRecord | ErrorRecord, fmt: OutputFormat) -> Output:
-    return Output("".join(record_lines(record, fmt)), isinstance(record, ErrorRecord))
+    error = record.error if isinstance(record, ErrorRecord) else None
+    return Output("".join(record_lines(record, fmt)), error)
 
 
 def record_lines(record: AnalysisRecord | ErrorRecord, fmt: OutputFormat) -> list[str]:
-    """The output lines of one record: one JSON line, or one CSV row per paragraph."""
+    """The output lines of one record: one JSON line, or one CSV row per paragraph (each
+    with the article's paragraph count, so that a record cut short is recognised)."""
     if fmt == "jsonl":
         return [record.model_dump_json() + "\n"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     if isinstance(record, ErrorRecord):
-        writer.writerow({"id": record.id, "source": record.source, "error": record.error})
+        writer.writerow({"id": _cell(record.id), "source": _cell(record.source),
+                         "error": _cell(" ".join(record.error.split()))})
     else:
         chosen = {s.paragraph for s in record.summary}
         for p in record.paragraphs:
             writer.writerow(
                 {
-                    "id": record.id, "source": record.source, "paragraph": p.index,
-                    "label": p.label, "confidence": p.confidence,
-                    "in_summary": int(p.index in chosen), "text": p.text, "error": "",
+                    "id": _cell(record.id), "source": _cell(record.source),
+                    "paragraph": p.index, "label": _cell(p.label), "confidence": p.confidence,
+                    "in_summary": int(p.index in chosen), "text": _cell(p.text), "error": "",
+                    "paragraphs": len(record.paragraphs),
                 }
             )
     return [buffer.getvalue()]
+
+
+def _cell(value: str | None) -> str | None:
+    """A text cell that a spreadsheet will not run as a formula."""
+    if value is not None and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def csv_header() -> str:

@@ -6,29 +6,27 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
-from medbrief.batch import (
-    Output,
-    OutputFormat,
-    csv_header,
-    done_sources,
-    record_lines,
-    tag_paths,
-)
+from medbrief.batch import Output, csv_header, record_lines, tag_paths
+from medbrief.bounded import TooLarge, read_stream
 from medbrief.engine import Analyzer, Options
 from medbrief.errors import MedbriefError
+from medbrief.ingest import SUFFIX_FORMATS
 from medbrief.model import load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
+from medbrief.resume import OutputFormat, prepare_resume
 from medbrief.sources import find_sources
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
 from training.options import FEATURE_SETS
 
 DEFAULT_MODEL_DIR = Path(os.environ.get("MEDBRIEF_MODEL_DIR", "models"))
 DEFAULT_DATA_DIR = Path("seeds")
+SHOWN_ERRORS = 20  # unreadable articles named on standard error; the rest only counted
 
 model_option = click.option(
     "--model", "model_dir", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR,
@@ -108,7 +106,7 @@ def tag(
     options = Options(sentences, words)
     stdin = "-" in sources
     found = find_sources(s for s in sources if s != "-")
-    skip = done_sources(out, fmt) if resume and out is not None else set()
+    skip = prepare_resume(out, fmt) if resume and out is not None else set()
     append = resume and out is not None and out.exists() and out.stat().st_size > 0
     # The folders are walked as the work goes; on a terminal, once before, to size the bar.
     length = sum(s not in skip for s in found) if sys.stderr.isatty() else 0
@@ -130,9 +128,10 @@ def tag(
             failures += 1
             error = ErrorRecord(id=Path(path).stem, source=path, error=f"{path}: no such file")
             handle.writelines(record_lines(error, fmt))
+            click.echo(error.error, err=True)
         if stdin:
             analyzer = Analyzer(load_model(model_dir))
-            article = analyzer.read(sys.stdin.buffer.read(), id="stdin")
+            article = analyzer.read(read_stdin(analyzer.max_bytes), id="stdin")
             handle.writelines(record_lines(analyzer.analyze_many([article], options)[0], fmt))
         progress_file: Any = sys.stderr if length > 1 else _Null()
         with click.progressbar(length=length, label="tagging", file=progress_file) as bar:
@@ -144,20 +143,45 @@ def tag(
 
                 outputs = tag_outputs(todo(), model_dir, options, fmt, scheduler, workers=jobs)
             for output in outputs:
-                failures += output.failed
                 tagged += 1
                 handle.write(output.text)
                 handle.flush()
                 bar.update(1)
+                if output.error is not None:
+                    failures += 1
+                    if failures <= SHOWN_ERRORS:
+                        click.echo(f"\n{output.error}" if length > 1 else output.error, err=True)
+    except OSError as exc:  # the output cannot take more: disk full, closed pipe
+        where = out or "standard output"
+        raise click.ClickException(
+            f"cannot write to {where} ({exc.strerror or exc}); {tagged} articles were written"
+            + (", run again with --resume to go on" if out else "")
+        ) from exc
     finally:
         if out:
-            handle.close()
+            with suppress(OSError):
+                handle.close()
     total = tagged + len(found.missing) + int(stdin)
     done = f", skipped {skipped} already done" if resume else ""
     click.echo(f"tagged {total - failures} of {total} articles{done}", err=True)
+    if total == 0 and not skipped:
+        raise click.ClickException(
+            f"no articles found in {', '.join(sources)} (medbrief reads "
+            f"{', '.join(SUFFIX_FORMATS)} files)"
+        )
     if failures:
-        click.echo(f"{failures} article(s) could not be read; see their error records", err=True)
+        more = f" ({failures - SHOWN_ERRORS} not shown above)" if failures > SHOWN_ERRORS else ""
+        click.echo(f"{failures} article(s) could not be read{more}; each has an error record",
+                   err=True)
         sys.exit(1)
+
+
+def read_stdin(limit: int) -> bytes:
+    """An article from standard input, refused past ``limit`` bytes."""
+    try:
+        return read_stream(sys.stdin.buffer, limit, "standard input")
+    except TooLarge as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 class _Null:
@@ -189,7 +213,7 @@ def summarize(file: Path, as_json: bool, sentences: int, words: int, model_dir: 
     analyzer = Analyzer(load_model(model_dir))
     options = Options(sentences, words)
     if str(file) == "-":
-        article = analyzer.read(sys.stdin.buffer.read(), id="stdin")
+        article = analyzer.read(read_stdin(analyzer.max_bytes), id="stdin")
     else:
         article = analyzer.read_path(file)
     record = analyzer.analyze_many([article], options)[0]

@@ -23,11 +23,12 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from medbrief.batch import Output, OutputFormat, analyze_paths, chunked, render
+from medbrief.batch import Output, analyze_paths, chunked, render
 from medbrief.engine import Analyzer, Options
 from medbrief.errors import MedbriefError, ModelError
 from medbrief.model import CARD_FILE, POINTER, current_version, load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
+from medbrief.resume import OutputFormat
 
 try:
     from distributed import Client, Future, LocalCluster, get_worker

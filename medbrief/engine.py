@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from medbrief.ingest import MAX_BYTES, Document, Format, read_article, read_file
+from medbrief.ingest import (
+    MAX_BYTES,
+    MAX_PARAGRAPHS,
+    Document,
+    Format,
+    read_article,
+    read_file,
+)
 from medbrief.model import BOILERPLATE, TopicModel
 from medbrief.record import AnalysisRecord, ModelInfo, ParagraphRecord, SummarySentence
 from medbrief.scorer import SentenceScorer
@@ -43,20 +50,26 @@ class Article:
 class Analyzer:
     """Turns articles into analysis records with one model, batching the classifier."""
 
-    def __init__(self, model: TopicModel, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self, model: TopicModel, max_bytes: int = MAX_BYTES, max_paragraphs: int = MAX_PARAGRAPHS
+    ) -> None:
         self.model = model
         self.max_bytes = max_bytes
+        self.max_paragraphs = max_paragraphs
         self._info = ModelInfo(version=model.version, labels=model.labels)
         self._rescorer = SentenceScorer(model.scorer) if model.scorer is not None else None
 
     def read(
         self, source: str | bytes, format: Format = "auto", id: str | None = None
     ) -> Article:
-        document = read_article(source, format, name=id or "input", max_bytes=self.max_bytes)
+        document = read_article(
+            source, format, id or "input", self.max_bytes, self.max_paragraphs
+        )
         return Article(document, id)
 
     def read_path(self, path: Path) -> Article:
-        return Article(read_file(path, max_bytes=self.max_bytes), path.stem, str(path))
+        document = read_file(path, None, self.max_bytes, self.max_paragraphs)
+        return Article(document, path.stem, str(path))
 
     def analyze(
         self, source: str | bytes, format: Format = "auto", id: str | None = None,

@@ -2,6 +2,7 @@
 
     MedbriefError
     ├── InputError (ValueError)        an article that cannot be read
+    │   └── InputTooLarge              an article over a limit (bytes, paragraphs)
     ├── LabelFileError (ValueError)    a labelled-data file with a bad line
     └── ModelError (RuntimeError)      a model folder that is missing or unusable
 """
@@ -17,6 +18,17 @@ class MedbriefError(Exception):
 
 class InputError(MedbriefError, ValueError):
     """An article that is empty, too large, undecodable or otherwise unreadable."""
+
+
+class InputTooLarge(InputError):
+    """An article over a size limit: ``what`` is ``bytes`` or ``paragraphs``."""
+
+    def __init__(self, message: str, what: str = "bytes") -> None:
+        super().__init__(message)
+        self.what = what
+
+    def __reduce__(self) -> tuple[type[InputTooLarge], tuple[str, str]]:
+        return (InputTooLarge, (str(self), self.what))
 
 
 class LabelFileError(MedbriefError, ValueError):

@@ -11,7 +11,8 @@ from typing import Literal
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from medbrief.errors import InputError
+from medbrief import bounded
+from medbrief.errors import InputError, InputTooLarge
 from medbrief.residue import RESIDUE, residue_paragraphs
 
 Format = Literal["auto", "text", "markdown", "html"]
@@ -25,6 +26,9 @@ SUFFIX_FORMATS: dict[str, Format] = {
     ".htm": "html",
 }
 MAX_BYTES = 5_000_000
+MAX_PARAGRAPHS = 10_000
+# Markdown nested deeper than this (lists in lists, quotes in quotes) is refused, not cut.
+MAX_MARKDOWN_NESTING = 100
 
 _BULLET = re.compile(r"^\s*(?:[•·▪◦‣●*+\-–]|\d{1,3}[.)])\s+(?=\S)")
 _LINK_FRAGMENT = re.compile(
@@ -126,41 +130,59 @@ def read_article(
     format: Format = "auto",
     name: str = "input",
     max_bytes: int = MAX_BYTES,
+    max_paragraphs: int = MAX_PARAGRAPHS,
 ) -> Document:
-    """Read an article into paragraphs; raises InputError for empty, huge or bad input."""
+    """Read an article into paragraphs; raises InputError for empty or bad input, and
+    InputTooLarge for one over ``max_bytes`` or ``max_paragraphs`` (an HTML page is
+    refused before its main content is extracted)."""
     size = len(source) if isinstance(source, bytes) else len(source.encode("utf-8"))
     if size > max_bytes:
-        raise InputError(f"{name}: article too large ({size} bytes; the limit is {max_bytes})")
+        raise InputTooLarge(f"{name}: article too large ({size} bytes; the limit is {max_bytes})")
     text = decode(source, name) if isinstance(source, bytes) else source
     if not text.strip():
         raise InputError(f"{name}: empty article")
     if format not in FORMATS:
         raise InputError(f"{name}: unknown format {format!r} (use one of {', '.join(FORMATS)})")
     fmt = detect_format(text) if format == "auto" else format
-    if fmt == "html":
-        from medbrief.html import html_paragraphs
+    try:
+        if fmt == "html":
+            from medbrief.html import html_paragraphs
 
-        paragraphs = html_paragraphs(text)
-    elif fmt == "markdown":
-        paragraphs = [Paragraph(t) for t in markdown_paragraphs(text)]
-    else:
-        paragraphs = [Paragraph(t) for t in text_paragraphs(text)]
+            paragraphs = html_paragraphs(text, max_paragraphs)
+        elif fmt == "markdown":
+            paragraphs = [Paragraph(t) for t in markdown_paragraphs(text)]
+        else:
+            paragraphs = [Paragraph(t) for t in text_paragraphs(text)]
+    except InputTooLarge as exc:
+        raise InputTooLarge(f"{name}: {exc}", exc.what) from exc
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from exc
+    if len(paragraphs) > max_paragraphs:
+        raise InputTooLarge(
+            f"{name}: article has {len(paragraphs)} paragraphs; the limit is {max_paragraphs}",
+            "paragraphs",
+        )
     paragraphs = mark_residue(split_link_fragments(paragraphs))
     if not paragraphs:
         raise InputError(f"{name}: no readable text")
     return Document(tuple(paragraphs), fmt)
 
 
-def read_file(path: Path, format: Format | None = None, max_bytes: int = MAX_BYTES) -> Document:
-    """Read an article file; the format follows the suffix unless one is given."""
+def read_file(
+    path: Path, format: Format | None = None, max_bytes: int = MAX_BYTES,
+    max_paragraphs: int = MAX_PARAGRAPHS,
+) -> Document:
+    """Read an article file; the format follows the suffix unless one is given. Only a
+    regular file of at most ``max_bytes`` is read (``medbrief.bounded``)."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"{path}: article too large ({size} bytes; the limit is {max_bytes})")
-        data = path.read_bytes()
+        data = bounded.read_file(path, max_bytes, "article")
+    except bounded.TooLarge as exc:
+        raise InputTooLarge(f"{path}: {exc}") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    return read_article(data, format or format_for_path(path), name=str(path), max_bytes=max_bytes)
+    return read_article(
+        data, format or format_for_path(path), str(path), max_bytes, max_paragraphs
+    )
 
 
 def split_link_fragments(paragraphs: list[Paragraph]) -> list[Paragraph]:
@@ -232,13 +254,21 @@ def _wrap_width(lines: list[str]) -> int:
     return width if full >= 0.4 * len(short) else 0
 
 
-_MARKDOWN = MarkdownIt("commonmark")
+# markdown-it stops reading at its nesting limit and drops what lies deeper: the limit is
+# one past the deepest nesting medbrief reads, so reaching it means text would be lost.
+_MARKDOWN = MarkdownIt("commonmark", {"maxNesting": MAX_MARKDOWN_NESTING + 1})
 _MD_BLOCKS = {"paragraph_open", "heading_open"}
 
 
 def markdown_paragraphs(text: str) -> list[str]:
-    """Every heading, paragraph and list item of a Markdown text, with syntax removed."""
-    tokens = _MARKDOWN.parse(text)
+    """Every heading, paragraph and list item of a Markdown text, with syntax removed;
+    InputError for Markdown nested deeper than MAX_MARKDOWN_NESTING."""
+    try:
+        tokens = _MARKDOWN.parse(text)
+    except RecursionError as exc:
+        raise InputError("Markdown nested too deeply to read") from exc
+    if any(token.level > MAX_MARKDOWN_NESTING for token in tokens):
+        raise InputError(f"Markdown nested deeper than {MAX_MARKDOWN_NESTING} levels")
     paragraphs: list[str] = []
     for i, token in enumerate(tokens):
         if token.type == "inline" and i > 0 and tokens[i - 1].type in _MD_BLOCKS:

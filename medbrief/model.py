@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from medbrief import persist
+from medbrief import bounded, persist
 from medbrief.card import ModelCard
 from medbrief.errors import ModelError
 from medbrief.features import Sample, samples
@@ -22,6 +23,7 @@ MODEL_FILE = "model.zip"
 CARD_FILE = "card.json"
 POINTER = "CURRENT"
 KEEP_VERSIONS = 3
+STAGING_PREFIX = ".staging-"
 
 
 class Part(Protocol):
@@ -153,7 +155,7 @@ class TopicModel:
 def save_model(model: TopicModel, root: Path) -> Path:
     """Write a model as a new version folder under ``root`` and point CURRENT at it atomically."""
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
     try:
         persist.dump({"linear": model.linear, "scorer": model.scorer}, staging / MODEL_FILE)
         (staging / CARD_FILE).write_text(model.card.model_dump_json(indent=2) + "\n")
@@ -180,22 +182,39 @@ def _prune(root: Path, keep: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+MAX_CARD_BYTES = 10_000_000
+
+
 def current_version(root: Path) -> str | None:
-    """The version CURRENT points at, or None when there is no model."""
+    """The version CURRENT points at, or None when there is no model. A pointer that is
+    not a plain version name (a path, ``..``) is refused: it could lead outside ``root``."""
     try:
-        return (root / POINTER).read_text().strip() or None
+        text = bounded.read_file(root / POINTER, 1_000, POINTER).decode("utf-8", "replace")
     except FileNotFoundError:
         return None
+    except (OSError, bounded.TooLarge) as exc:
+        raise ModelError(f"{root / POINTER}: cannot read ({exc})") from exc
+    version = text.strip()
+    if not version:
+        return None
+    if not _VERSION.fullmatch(version) or version in (".", ".."):
+        raise ModelError(f"{root / POINTER}: {version[:80]!r} is not a model version name")
+    return version
 
 
 def load_model(root: Path) -> TopicModel:
-    """Load the current model of a model folder; refuses any class not explicitly allowed."""
+    """Load the current model of a model folder, validated before it is trusted: the
+    pointer names a version inside ``root``, the model file holds only allowed classes
+    within its size limits (``persist``), the classifier matches the card, and it labels
+    a probe article with finite probabilities. Anything else is a ModelError."""
     version = current_version(root)
     if version is None:
         raise ModelError(f"{root}: no model here (train one with `medbrief train`)")
     folder = root / version
     try:
-        card = ModelCard.model_validate_json((folder / CARD_FILE).read_text())
+        card_text = bounded.read_file(folder / CARD_FILE, MAX_CARD_BYTES, CARD_FILE)
+        card = ModelCard.model_validate_json(card_text)
         saved = persist.load(folder / MODEL_FILE)
     except (OSError, ValueError) as exc:
         raise ModelError(f"{folder}: cannot load model ({exc})") from exc
@@ -204,4 +223,28 @@ def load_model(root: Path) -> TopicModel:
         raise ModelError(f"{folder}: {MODEL_FILE} does not hold a classifier for {card.labels}")
     if scorer is not None and not isinstance(scorer, SentenceWeights):
         raise ModelError(f"{folder}: the summary scorer is not a sentence scorer")
-    return TopicModel(card, linear, scorer)
+    model = TopicModel(card, linear, scorer)
+    _probe(model, folder)
+    return model
+
+
+PROBE = ("We use cookies on this site.", "Nine of twelve patients improved in the trial.")
+
+
+def _probe(model: TopicModel, folder: Path) -> None:
+    """Refuse a model whose parts do not fit together: it must label a small article
+    with one finite probability per label for each paragraph, summing to one."""
+    try:
+        with np.errstate(all="ignore"):
+            probs = model.predict_proba([PROBE])[0]
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        raise ModelError(f"{folder}: the model cannot label an article ({exc})") from exc
+    fine = probs.shape == (len(PROBE), len(model.labels)) and bool(np.isfinite(probs).all())
+    if not fine or not np.allclose(probs.sum(axis=1), 1.0):
+        raise ModelError(f"{folder}: the model gives unusable probabilities")
+    scorer = model.scorer
+    if scorer is not None and (
+        np.shape(scorer.coef_)[:1] != (1,) or np.ndim(scorer.coef_) != 2
+        or np.shape(scorer.intercept_) != (1,)
+    ):
+        raise ModelError(f"{folder}: the summary scorer has the wrong shape")

@@ -12,15 +12,22 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import math
+import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from medbrief import bounded
 from medbrief.errors import ModelError
 
 FORMAT = "medbrief-model/1"
+# A model file may unpack to at most this many bytes (file, tree and arrays together).
+MAX_BYTES = int(os.environ.get("MEDBRIEF_MAX_MODEL_BYTES", 100_000_000))
+MAX_DEPTH = 32  # nesting of a saved object tree
 # Every class a saved model may contain (module path, class name).
 ALLOWED = frozenset(
     {
@@ -46,23 +53,78 @@ def dump(objects: dict[str, Any], path: Path) -> None:
         archive.writestr("arrays.npz", buffer.getvalue())
 
 
-def load(path: Path) -> dict[str, Any]:
-    """Read what ``dump`` wrote; raises ModelError for anything else."""
+def load(path: Path, limit: int = MAX_BYTES) -> dict[str, Any]:
+    """Read what ``dump`` wrote; raises ModelError for anything else, checking every size
+    before reading it: the file, each zip member (never more than ``limit`` bytes
+    unpacked in all) and each array (its declared shape must fit its stored bytes)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            tree = json.loads(archive.read("tree.json"))
-            with np.load(io.BytesIO(archive.read("arrays.npz")), allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        data = bounded.read_file(path, limit, "model file")
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            budget = _Budget(limit)
+            tree = json.loads(budget.read(archive, "tree.json"))
+            arrays = _read_arrays(budget.read(archive, "arrays.npz"), budget)
+    except ModelError:
+        raise
+    except RecursionError as exc:
+        raise ModelError(f"{path}: malformed model file (nested too deeply)") from exc
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
+            NotImplementedError, bounded.TooLarge) as exc:
         raise ModelError(f"{path}: not a medbrief model file ({exc})") from exc
     if not isinstance(tree, dict) or tree.get("format") != FORMAT:
         raise ModelError(f"{path}: unknown model file format (expected {FORMAT})")
     try:
-        return {k: _decode(v, arrays) for k, v in tree["objects"].items()}
+        return {k: _decode(v, arrays, 0) for k, v in tree["objects"].items()}
     except ModelError as exc:
         raise ModelError(f"{path}: {exc}") from exc
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except RecursionError as exc:
+        raise ModelError(f"{path}: malformed model file (nested too deeply)") from exc
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise ModelError(f"{path}: malformed model file ({exc!r})") from exc
+
+
+class _Budget:
+    """Bytes a model file may still unpack to."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def read(self, archive: zipfile.ZipFile, name: str) -> bytes:
+        """One member, refused before reading if it declares more than is left, and read no
+        further than that if it lies."""
+        info = archive.getinfo(name)
+        if info.file_size > self.left:
+            raise ModelError(f"{name} unpacks to {info.file_size} bytes, over the limit")
+        with archive.open(info) as member:
+            data = member.read(self.left + 1)
+        if len(data) > self.left:
+            raise ModelError(f"{name} unpacks to more bytes than it declares")
+        self.left -= len(data)
+        return data
+
+
+def _read_arrays(data: bytes, budget: _Budget) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive, each checked before it is built: a numeric or
+    string dtype, and a declared shape whose size matches the bytes stored."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            raw = io.BytesIO(budget.read(archive, info.filename))
+            version = np.lib.format.read_magic(raw)
+            headers = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in headers:
+                raise ValueError(f"unknown array format {version}")
+            shape, fortran, dtype = headers[version](raw, max_header_size=10_000)
+            if dtype.kind not in "biufU" or dtype.hasobject:
+                raise ValueError(f"{info.filename}: arrays of {dtype} are not allowed")
+            count = math.prod(shape)
+            body = raw.read()
+            if count * dtype.itemsize != len(body):
+                raise ValueError(f"{info.filename}: shape {shape} does not match its data")
+            array = np.frombuffer(body, dtype=dtype, count=count)
+            array = array.reshape(shape, order="F" if fortran else "C")
+            arrays[info.filename.removesuffix(".npy")] = array
+    return arrays
 
 
 def _name(cls: type) -> str:
@@ -99,9 +161,12 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     return {"object": name, "state": _encode(value.__getstate__(), arrays)}
 
 
-def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
+def _decode(node: Any, arrays: dict[str, np.ndarray], depth: int) -> Any:
     if node is None or isinstance(node, bool | int | float | str):
         return node
+    if depth > MAX_DEPTH:
+        raise ValueError(f"model file nested deeper than {MAX_DEPTH} levels")
+    depth += 1
     if not isinstance(node, dict) or not node:
         raise ValueError(f"unexpected node {node!r}")
     kind = next(iter(node))
@@ -112,17 +177,17 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
     if kind == "array":
         return arrays[node["array"]]
     if kind == "list":
-        return [_decode(v, arrays) for v in node["list"]]
+        return [_decode(v, arrays, depth) for v in node["list"]]
     if kind == "tuple":
-        return tuple(_decode(v, arrays) for v in node["tuple"])
+        return tuple(_decode(v, arrays, depth) for v in node["tuple"])
     if kind == "dict":
-        return {k: _decode(v, arrays) for k, v in node["dict"].items()}
+        return {k: _decode(v, arrays, depth) for k, v in node["dict"].items()}
     if kind == "type":
         return _numeric(node["type"]).type
     if kind == "numpy_dtype":
         return _numeric(node["numpy_dtype"])
     if kind == "object":
-        return _rebuild(node["object"], _decode(node["state"], arrays))
+        return _rebuild(node["object"], _decode(node["state"], arrays, depth))
     raise ValueError(f"unknown node kind {kind!r}")
 
 

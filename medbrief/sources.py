@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from medbrief.engine import Analyzer, Article
-from medbrief.errors import InputError, MedbriefError
+from medbrief.errors import InputError, InputTooLarge, MedbriefError
 from medbrief.ingest import SUFFIX_FORMATS, format_for_path, read_article
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,11 @@ def read_source(analyzer: Analyzer, source: str) -> Article:
     except (OSError, ValueError) as exc:
         raise InputError(f"{source}: cannot read ({exc})") from exc
     if len(data) > limit:
-        raise InputError(f"{source}: article too large (the limit is {limit} bytes)")
+        raise InputTooLarge(f"{source}: article too large (the limit is {limit} bytes)")
     name = PurePosixPath(urlsplit(source.rsplit("::", 1)[-1]).path)
-    document = read_article(data, format_for_path(Path(name.name)), name=source, max_bytes=limit)
+    document = read_article(
+        data, format_for_path(Path(name.name)), source, limit, analyzer.max_paragraphs
+    )
     return Article(document, name.stem, source)
 
 
@@ -77,18 +79,23 @@ def _is_article(name: str) -> bool:
     return PurePosixPath(name).suffix.lower() in SUFFIX_FORMATS
 
 
+def _entry(entry: os.DirEntry[str]) -> tuple[str, bool] | None:
+    """A directory entry worth walking: ``(name, is a folder)``, or None. Anything else with
+    an article's name is kept whatever it turns out to be (a link in a loop, a FIFO, a
+    device): reading it gives an error record naming it, and one bad entry never hides
+    the others."""
+    if entry.is_dir(follow_symlinks=False):
+        return entry.name, True
+    return (entry.name, False) if _is_article(entry.name) else None
+
+
 def _walk(folder: Path) -> Iterator[Path]:
     """Article files under a folder, depth first through each directory's entries sorted by
     name (which is sorted path order). Links to folders are not followed, as ``rglob``;
     a directory that cannot be listed is skipped with a warning."""
     try:
         with os.scandir(folder) as listing:
-            entries = sorted(
-                (entry.name, is_dir)
-                for entry in listing
-                if (is_dir := entry.is_dir(follow_symlinks=False))
-                or (_is_article(entry.name) and entry.is_file())
-            )
+            entries = sorted(filter(None, map(_entry, listing)))
     except OSError as exc:
         log.warning("%s: cannot list (%s); skipped", folder, exc)
         return

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, filterfalse, pairwise, product, repeat
+from itertools import chain, filterfalse, pairwise, repeat
 from typing import Protocol
 
 from medbrief.features import ends_sentence
@@ -354,11 +354,16 @@ def choose(
 
 # How many of each leading topic's best sentences the joint choice weighs.
 JOINT_DEPTH = 4
+# Partial choices the joint choice keeps while it goes through the topics: every one while
+# there are no more (three or four topics), the best this many beyond that, so that the
+# work stays bounded whatever the number of labels and sentences asked for.
+JOINT_BEAM = 256
 
 
 def _leading(pool: Sequence[Candidate], topics: Sequence[str], max_words: int) -> list[Candidate]:
     """One sentence for each of ``topics``: the best of each if together they fit, else the
-    fitting combination that covers most topics, then scores highest in total."""
+    fitting combination that covers most topics, then scores highest in total (searched
+    topic by topic, keeping the JOINT_BEAM best partial choices)."""
     best: dict[str, list[Candidate]] = {t: [] for t in topics}
     for c in pool:
         options = best.get(c.topic)
@@ -367,14 +372,19 @@ def _leading(pool: Sequence[Candidate], topics: Sequence[str], max_words: int) -
     tops = [options[0] for options in best.values() if options]
     if _compatible(tops, max_words):
         return tops
-    chosen: tuple[Candidate, ...] = ()
-    key = (0, 0.0)
-    for combo in product(*([None, *options] for options in best.values())):
-        picked = tuple(c for c in combo if c is not None)
-        candidate_key = (len(picked), sum(c.score for c in picked))
-        if candidate_key > key and _compatible(picked, max_words):
-            chosen, key = picked, candidate_key
+    beam: list[tuple[Candidate, ...]] = [()]
+    for options in best.values():
+        grown = [
+            (*picked, c) for picked in beam for c in options
+            if _compatible((*picked, c), max_words)
+        ]
+        beam = sorted([*beam, *grown], key=_joint_key, reverse=True)[:JOINT_BEAM]
+    chosen: tuple[Candidate, ...] = max(beam, key=_joint_key)
     return list(chosen)
+
+
+def _joint_key(picked: tuple[Candidate, ...]) -> tuple[int, float]:
+    return len(picked), sum(c.score for c in picked)
 
 
 def _compatible(picked: Sequence[Candidate], max_words: int) -> bool:

@@ -10,16 +10,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from pydantic import ValidationError
 
 from medbrief.card import ModelCard
 from medbrief.engine import Analyzer, Article, Options
-from medbrief.errors import InputError
+from medbrief.errors import InputError, InputTooLarge
 from medbrief.ingest import Format, decode
 from medbrief.record import AnalysisRecord, ErrorRecord
 from service.config import Settings
-from service.retrain import Retrainer, RetrainError
+from service.retrain import RetrainBusy, Retrainer, RetrainError
 from service.schemas import (
     JSON_LIKE_PATTERN,
     RAW_ARTICLE_SCHEMA,
@@ -155,17 +155,12 @@ def _read(analyzer: Analyzer, req: AnalyzeRequest, settings: Settings) -> Articl
             f"sentences: at most {settings.max_sentences} may be asked for",
         )
     try:
-        article = analyzer.read(req.text, req.format, req.id)
+        return analyzer.read(req.text, req.format, req.id)
+    except InputTooLarge as exc:
+        code = "too_many_paragraphs" if exc.what == "paragraphs" else "too_large"
+        raise ServiceError(413, code, str(exc)) from exc
     except InputError as exc:
-        code = "too_large" if "too large" in str(exc) else "unreadable"
-        raise ServiceError(413 if code == "too_large" else 422, code, str(exc)) from exc
-    if len(article.document.paragraphs) > settings.max_paragraphs:
-        raise ServiceError(
-            413, "too_many_paragraphs",
-            f"the article has {len(article.document.paragraphs)} paragraphs; "
-            f"the limit is {settings.max_paragraphs}",
-        )
-    return article
+        raise ServiceError(422, "unreadable", str(exc)) from exc
 
 
 @router.post(
@@ -223,24 +218,32 @@ def model_card(analyzer: AnalyzerDep) -> ModelCard:
     "/v1/model/retrain", response_model=RetrainResponse,
     responses={**ERRORS, 403: {"model": ErrorBody}, 409: {"model": ErrorBody}},
     summary="Retrain from labelled articles (or seeds/) and swap the model in",
+    openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/RetrainRequest"}}}}},
 )
 async def retrain(
     request: Request,
     settings: SettingsDep,
     holder: Annotated[ModelHolder, Depends(get_holder)],
-    body: RetrainRequest | None = None,
     x_admin_key: Annotated[str | None, Header()] = None,
 ) -> RetrainResponse:
+    """The key is checked before the body is read: a caller without it learns nothing
+    about what a valid body looks like."""
     expected = settings.admin_key.get_secret_value() if settings.admin_key else None
     if not expected:
         raise ServiceError(403, "retrain_disabled", "retraining is disabled: no admin key is set")
     if x_admin_key is None or not hmac.compare_digest(x_admin_key.encode(), expected.encode()):
         raise ServiceError(403, "forbidden", "a valid X-Admin-Key header is required")
+    raw = await request.body()
+    try:
+        body = RetrainRequest.model_validate_json(raw) if raw.strip() else None
+    except ValidationError as exc:
+        raise ServiceError(422, "invalid_request", _describe(exc)) from exc
     retrainer: Retrainer = request.app.state.retrainer
-    if retrainer.busy:
-        raise ServiceError(409, "retrain_running", "a retrain is already running")
     try:
         result = await retrainer.run(body.articles if body else None)
+    except RetrainBusy as exc:
+        raise ServiceError(409, "retrain_running", str(exc)) from exc
     except RetrainError as exc:
         raise ServiceError(422, "retrain_failed", str(exc)) from exc
     await asyncio.to_thread(holder.refresh)  # loading must not stall this worker's loop
@@ -262,9 +265,18 @@ def readyz(holder: Annotated[ModelHolder, Depends(get_holder)]) -> Ready:
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics")
 def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """This process's metrics, or with several workers (PROMETHEUS_MULTIPROC_DIR set by
+    `medbrief serve`) every worker's, added up."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def index(request: Request) -> HTMLResponse:
-    return HTMLResponse(request.app.state.page)
+    return HTMLResponse(
+        request.app.state.page,
+        headers={"Content-Security-Policy": request.app.state.page_policy},
+    )

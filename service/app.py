@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -23,7 +26,7 @@ from medbrief.record import AnalysisRecord
 from service.api import ServiceError, router
 from service.config import Settings
 from service.retrain import Retrainer, RetrainError
-from service.schemas import AnalyzeRequest
+from service.schemas import AnalyzeRequest, RetrainRequest
 from service.state import ModelHolder
 
 log = logging.getLogger("medbrief.service")
@@ -32,15 +35,30 @@ LATENCY = Histogram(
     "medbrief_request_seconds", "Request latency", ["route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-MODEL_VERSION = Gauge("medbrief_model_info", "The model version served", ["version"])
+MODEL_VERSION = Gauge(
+    "medbrief_model_info", "The model version served", ["version"], multiprocess_mode="liveall"
+)
+# A client's X-Request-ID is echoed and logged only if it looks like an id; else a new one.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Methods counted by name; any other (made up) method is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class BodyLimit:
-    """Refuses request bodies over a byte limit with 413, declared or streamed."""
+    """Reads a request's whole body before the app sees it, refusing with 413 a body over
+    the byte limit, whether declared (Content-Length) or streamed (chunked), and with 408
+    one that does not arrive whole within ``timeout`` seconds; the app then gets the body
+    in one piece."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, timeout: float) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,32 +68,49 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await _too_large(self.limit, send)
             return
-        seen = 0
+        chunks: list[bytes] = []
+        size = 0
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                await _refuse(408, "timeout", f"the body did not arrive within "
+                              f"{self.timeout:g} seconds", send)
+                return
+            if message["type"] == "http.disconnect":
+                return  # the client went away: nothing to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await _too_large(self.limit, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _BodyTooLarge
-            return message
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await _too_large(self.limit, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _too_large(limit: int, send: Send) -> None:
-    body = json.dumps(
-        {"detail": f"request body over the limit of {limit} bytes", "code": "too_large"}
-    ).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json")]})
+    await _refuse(413, "too_large", f"request body over the limit of {limit} bytes", send)
+
+
+async def _refuse(status: int, code: str, detail: str, send: Send) -> None:
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -86,11 +121,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _configure_logging()
-        holder = ModelHolder(settings.model_dir)
+        holder = ModelHolder(settings.model_dir, settings.max_body_bytes, settings.max_paragraphs)
         app.state.settings = settings
         app.state.holder = holder
         app.state.retrainer = Retrainer(settings.data_dir, settings.model_dir)
-        app.state.page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")
+        page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")
+        app.state.page = page
+        app.state.page_policy = page_policy(page)
         await asyncio.to_thread(holder.refresh)
         tasks = [asyncio.create_task(holder.watch(settings.reload_seconds))]
         if holder.analyzer is None and settings.train_if_missing:
@@ -112,9 +149,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     _install_handlers(app)
     _install_observability(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout)
     _document_raw_bodies(app, settings)
     return app
+
+
+def page_policy(page: str) -> str:
+    """The page's Content-Security-Policy: its own inline script and style (by hash), calls
+    to this service, nothing else; never framed."""
+
+    def hashes(tag: str) -> str:
+        found = re.findall(rf"<{tag}>(.*?)</{tag}>", page, flags=re.DOTALL)
+        return " ".join(
+            f"'sha256-{base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()}'"
+            for code in found
+        )
+
+    return (
+        f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
 
 
 def _configure_logging() -> None:
@@ -164,25 +219,28 @@ def _install_handlers(app: FastAPI) -> None:
 def _install_observability(app: FastAPI) -> None:
     @app.middleware("http")
     async def observe(request: Request, call_next: Any) -> Any:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        given = request.headers.get("x-request-id", "")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         started = time.perf_counter()
         status = 500
         try:
             response = await call_next(request)
             status = response.status_code
             response.headers["X-Request-ID"] = request_id
+            response.headers.update(SECURITY_HEADERS)
             return response
         finally:
             seconds = time.perf_counter() - started
             route = getattr(request.scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(request.method, route, str(status)).inc()
+            method = request.method if request.method in METHODS else "other"
+            REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(route).observe(seconds)
             holder: ModelHolder | None = getattr(request.app.state, "holder", None)
             if holder is not None and holder.version:
                 MODEL_VERSION.clear()
                 MODEL_VERSION.labels(holder.version).set(1)
             log.info(json.dumps({
-                "request_id": request_id, "method": request.method, "path": request.url.path,
+                "request_id": request_id, "method": method, "path": request.url.path[:200],
                 "status": status, "ms": round(seconds * 1000, 2),
                 "model": holder.version if holder else None,
             }))
@@ -201,7 +259,7 @@ def _document_raw_bodies(app: FastAPI, settings: Settings) -> None:
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (AnalyzeRequest, AnalysisRecord):
+        for model in (AnalyzeRequest, AnalysisRecord, RetrainRequest):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, definition in model_schema.pop("$defs", {}).items():
                 components.setdefault(name, definition)

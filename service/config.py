@@ -27,3 +27,9 @@ class Settings(BaseSettings):
     max_sentences: int = Field(default=20, ge=1)
     max_batch: int = Field(default=32, ge=1)
     reload_seconds: float = Field(default=1.0, gt=0, description="seconds between model checks")
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a connection has to send a request's headers"
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a request has to send its whole body"
+    )

@@ -1,31 +1,68 @@
-"""Retraining while serving: train in a separate process, validate, then swap in."""
+"""Retraining while serving: train in a separate process, validate, then swap in.
+
+One retrain runs at a time across every worker of the service (a lock file in the model
+folder). A new model goes live only when it passes the gate: it labels a probe article
+as expected, it is scored on at least one held-out folder that shares its labels, and on
+each such folder it scores at least MIN_HELDOUT_MACRO_F1 and no less than the serving
+model (less HELDOUT_TOLERANCE).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
-import tempfile
+import os
+import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
+from medbrief.card import Metrics
 from medbrief.engine import Analyzer
-from medbrief.errors import MedbriefError
-from medbrief.model import current_version, load_model, save_model
+from medbrief.errors import LabelFileError, MedbriefError, ModelError
+from medbrief.model import STAGING_PREFIX, TopicModel, current_version, load_model, save_model
 from service.schemas import LabelledArticleIn, RetrainResponse
 
 MIN_HELDOUT_MACRO_F1 = 0.5
+HELDOUT_TOLERANCE = 0.02  # a retrain may score this much below the serving model
+LOCK = ".retrain.lock"
+WORK_PREFIX = ".retrain-"
+# A probe article and the label each paragraph must get (where the model has that label).
 PROBE = (
-    "We use cookies to improve your experience.\n\n"
-    "In the trial, 12 of 15 patients went into remission after one infusion of the cells.\n\n"
-    "Side effects included fever and a drop in blood pressure in three patients."
+    ("We use cookies to improve your experience. Accept all cookies to continue.",
+     "boilerplate"),
+    ("In the trial, 12 of 15 patients went into remission after one infusion of the cells.",
+     "trial_results"),
+    ("Side effects included fever and a drop in blood pressure in three patients.", "risks"),
 )
 
 
 class RetrainError(Exception):
     """A retrain that failed or produced a model not fit to serve; the old one stays."""
+
+
+class RetrainBusy(RetrainError):
+    """Another retrain (in this worker or another) is running."""
+
+
+@contextmanager
+def retrain_lock(model_dir: Path) -> Iterator[None]:
+    """Hold the model folder's retrain lock, or raise RetrainBusy at once."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(model_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RetrainBusy("a retrain is already running") from exc
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _write_articles(folder: Path, articles: list[dict[str, object]]) -> None:
@@ -40,9 +77,14 @@ def _write_articles(folder: Path, articles: list[dict[str, object]]) -> None:
 def train_and_validate(
     data_dir: str, model_dir: str, articles: list[dict[str, object]] | None
 ) -> dict[str, object]:
-    """Runs in a child process: train, check the model, then save it (CURRENT swaps last)."""
+    """Runs in a child process: train, check the model, then save it (CURRENT swaps last).
+    The caller holds the retrain lock."""
     try:
-        return _train_and_validate(data_dir, model_dir, articles)
+        return _train_and_validate(Path(data_dir), Path(model_dir), articles)
+    except LabelFileError as exc:
+        # Name the uploaded file as the client named it, never by a server path.
+        where = Path(exc.path).name + (f":{exc.line}" if exc.line is not None else "")
+        raise RetrainError(f"{where}: {exc.message}") from None
     except (MedbriefError, ValueError) as exc:
         # Only the message goes back: not every error class can be rebuilt from a pickle
         # (LabelFileError needs three arguments), and a failed unpickle breaks the pool.
@@ -50,34 +92,32 @@ def train_and_validate(
 
 
 def _train_and_validate(
-    data_dir: str, model_dir: str, articles: list[dict[str, object]] | None
+    data_dir: Path, model_dir: Path, articles: list[dict[str, object]] | None
 ) -> dict[str, object]:
     from training.data import heldout_dirs  # scikit-learn: only this child process needs it
     from training.train import train
 
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="medbrief-retrain-") as tmp:
-        data = Path(data_dir)
+    # Left by a retrain killed mid-way (this one holds the lock, so no other is running).
+    for stale in [*model_dir.glob(WORK_PREFIX + "*"), *model_dir.glob(STAGING_PREFIX + "*")]:
+        shutil.rmtree(stale, ignore_errors=True)
+    work = model_dir / f"{WORK_PREFIX}{os.getpid()}"
+    work.mkdir()
+    try:
+        data = data_dir
         if articles is not None:
-            data = Path(tmp) / "data"
+            data = work / "data"
             data.mkdir()
             _write_articles(data, articles)
-        model = train(data, None, heldout_dirs(Path(data_dir)), cross_validation=False)
-        staging = Path(tmp) / "staging"
+        model = train(data, None, heldout_dirs(data_dir), cross_validation=False)
+        staging = work / "staging"
         save_model(model, staging)
-        record = Analyzer(load_model(staging)).analyze(PROBE)
-        if len(record.paragraphs) != 3:
-            raise RetrainError("the new model failed the probe article")
-        scores = {name: m.macro_f1 for name, m in model.card.heldout_sets.items()}
-        for name, metrics in model.card.heldout_sets.items():
-            comparable = set(metrics.labels) <= set(model.labels)
-            if comparable and metrics.macro_f1 < MIN_HELDOUT_MACRO_F1:
-                raise RetrainError(
-                    f"{name} macro-F1 {metrics.macro_f1:.3f} is below {MIN_HELDOUT_MACRO_F1}; "
-                    "not swapped in"
-                )
-        previous = current_version(Path(model_dir))
-        save_model(model, Path(model_dir))
+        _probe(load_model(staging))
+        scores = _gate(model, _serving(model_dir))
+        previous = current_version(model_dir)
+        save_model(model, model_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return RetrainResponse(
         version=model.version,
         previous=previous,
@@ -87,6 +127,51 @@ def _train_and_validate(
         heldout=scores,
         seconds=round(time.perf_counter() - started, 2),
     ).model_dump()
+
+
+def _serving(model_dir: Path) -> TopicModel | None:
+    try:
+        return load_model(model_dir) if current_version(model_dir) else None
+    except ModelError:
+        return None  # a broken serving model sets no bar
+
+
+def _probe(model: TopicModel) -> None:
+    """The saved model, loaded back, must label the probe's paragraphs as expected."""
+    record = Analyzer(model).analyze("\n\n".join(text for text, _ in PROBE), format="text")
+    wrong = [
+        f"{expected!r} read as {p.label!r}"
+        for p, (_, expected) in zip(record.paragraphs, PROBE, strict=True)
+        if expected in model.labels and p.label != expected
+    ]
+    if len(record.paragraphs) != len(PROBE) or wrong:
+        raise RetrainError(f"the new model fails the probe article: {'; '.join(wrong)}")
+
+
+def _comparable(metrics: Metrics, model: TopicModel) -> bool:
+    truth = {label for label, scores in metrics.per_label.items() if scores.support}
+    return truth <= set(model.labels)
+
+
+def _gate(model: TopicModel, serving: TopicModel | None) -> dict[str, float]:
+    """The new model's held-out macro-F1 by folder, if it may go live; else RetrainError."""
+    sets = {name: m for name, m in model.card.heldout_sets.items() if _comparable(m, model)}
+    if not sets:
+        raise RetrainError(
+            "no held-out folder shares this model's labels, so it cannot be checked; add one "
+            "(DATA/heldout-NAME) before retraining with this label set"
+        )
+    bar = serving.card.heldout_sets if serving is not None else {}
+    for name, metrics in sets.items():
+        old = bar.get(name)
+        floor = max(MIN_HELDOUT_MACRO_F1, old.macro_f1 - HELDOUT_TOLERANCE if old else 0.0)
+        if metrics.macro_f1 < floor:
+            against = f"the serving model's {old.macro_f1:.3f}" if old else "the minimum"
+            raise RetrainError(
+                f"{name} macro-F1 {metrics.macro_f1:.3f} is below {floor:.3f} ({against}); "
+                "not swapped in"
+            )
+    return {name: m.macro_f1 for name, m in sets.items()}
 
 
 class Retrainer:
@@ -103,16 +188,19 @@ class Retrainer:
 
     async def run(self, articles: list[LabelledArticleIn] | None) -> RetrainResponse:
         payload = [a.model_dump() for a in articles] if articles is not None else None
+        if self._lock.locked():
+            raise RetrainBusy("a retrain is already running")
         async with self._lock:
-            loop = asyncio.get_running_loop()
-            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-                try:
-                    result = await loop.run_in_executor(
-                        pool, train_and_validate, str(self.data_dir), str(self.model_dir),
-                        payload,
-                    )
-                except (MedbriefError, ValueError, RetrainError) as exc:
-                    raise RetrainError(str(exc)) from exc
-                except BrokenProcessPool as exc:
-                    raise RetrainError(f"the training process stopped: {exc}") from exc
+            with retrain_lock(self.model_dir):
+                loop = asyncio.get_running_loop()
+                with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                    try:
+                        result = await loop.run_in_executor(
+                            pool, train_and_validate, str(self.data_dir), str(self.model_dir),
+                            payload,
+                        )
+                    except (MedbriefError, ValueError, RetrainError) as exc:
+                        raise RetrainError(str(exc)) from exc
+                    except BrokenProcessPool as exc:
+                        raise RetrainError(f"the training process stopped: {exc}") from exc
         return RetrainResponse.model_validate(result)

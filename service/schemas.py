@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -87,6 +88,16 @@ class RetrainRequest(BaseModel):
     """Retrain from these articles, or from the service's seeds/ when none are given."""
 
     articles: list[LabelledArticleIn] | None = Field(default=None, min_length=1)
+
+    @field_validator("articles")
+    @classmethod
+    def _unique_names(cls, articles: list[LabelledArticleIn] | None) -> object:
+        """Each article is a file named after it: two of one name would train as one."""
+        counts = Counter(a.name for a in articles or [])
+        repeated = sorted(name for name, n in counts.items() if n > 1)
+        if repeated:
+            raise ValueError(f"article names must be unique; repeated: {', '.join(repeated[:5])}")
+        return articles
 
 
 class RetrainResponse(BaseModel):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from medbrief.engine import Analyzer
 from medbrief.errors import ModelError
+from medbrief.ingest import MAX_BYTES, MAX_PARAGRAPHS
 from medbrief.model import current_version, load_model
 
 log = logging.getLogger("medbrief.service")
@@ -17,8 +18,11 @@ log = logging.getLogger("medbrief.service")
 class ModelHolder:
     """Holds one Analyzer; requests take a reference, a reload replaces it whole."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(
+        self, model_dir: Path, max_bytes: int = MAX_BYTES, max_paragraphs: int = MAX_PARAGRAPHS
+    ) -> None:
         self.model_dir = model_dir
+        self.limits = (max_bytes, max_paragraphs)
         self.analyzer: Analyzer | None = None
         self.last_error: str | None = None
         self._lock = threading.Lock()
@@ -30,21 +34,26 @@ class ModelHolder:
     def refresh(self) -> bool:
         """Load the model CURRENT names if it is not the one held; True when it changed."""
         with self._lock:
-            wanted = current_version(self.model_dir)
-            if wanted is None or wanted == self.version:
-                return False
             try:
-                analyzer = Analyzer(load_model(self.model_dir))
+                wanted = current_version(self.model_dir)
+                if wanted is None or wanted == self.version:
+                    return False
+                analyzer = Analyzer(load_model(self.model_dir), *self.limits)
             except ModelError as exc:
+                if str(exc) != self.last_error:
+                    log.warning("keeping model %s: %s", self.version, exc)
                 self.last_error = str(exc)
-                log.warning("keeping model %s: %s", self.version, exc)
                 return False
             self.analyzer, self.last_error = analyzer, None
             log.info("serving model %s", analyzer.model.version)
             return True
 
     async def watch(self, every: float) -> None:
-        """Look for a new model version every ``every`` seconds, forever."""
+        """Look for a new model version every ``every`` seconds, forever: a failure to
+        load one is logged and the next look still happens."""
         while True:
             await asyncio.sleep(every)
-            await asyncio.to_thread(self.refresh)
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception:  # the watch must outlive any one bad version; logged whole
+                log.exception("checking %s for a new model failed", self.model_dir)

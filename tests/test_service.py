@@ -21,7 +21,7 @@ from service.app import create_app
 from service.config import Settings
 from service.retrain import Retrainer, RetrainError
 from service.schemas import SPACE, SPACE_CHARS, STRIPPED
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, write_labelled
 from tests.test_training import TINY
 
 ADMIN = "s3cret-admin-key"
@@ -38,6 +38,16 @@ def client(model_dir: Path) -> Iterator[TestClient]:
             max_batch=3,
             train_if_missing=False,
         )
+    )
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def keyed_client(model_dir: Path) -> Iterator[TestClient]:
+    """A service with retraining enabled (for requests refused before any training)."""
+    app = create_app(
+        Settings(model_dir=model_dir, admin_key=SecretStr(ADMIN), train_if_missing=False)
     )
     with TestClient(app) as c:
         yield c
@@ -310,12 +320,24 @@ def test_retrain_is_disabled_without_an_admin_key(client: TestClient) -> None:
         {"articles": []},
         {"articles": [{"name": "a", "paragraphs": [{"text": " \u3000", "label": "risks"}]}]},
         {"articles": [{"name": "a", "paragraphs": [{"text": "Fever.", "label": "\t"}]}]},
+        {"articles": [{"name": "a", "paragraphs": [{"text": "Fever.", "label": "risks"}]}] * 2},
+        "{not json",
     ],
 )
-def test_retrain_refuses_no_articles_and_blank_paragraphs_as_invalid(
-    client: TestClient, body: dict[str, Any]
+def test_retrain_checks_the_key_before_the_body_then_refuses_bad_articles(
+    client: TestClient, keyed_client: TestClient, body: dict[str, Any] | str
 ) -> None:
-    assert error_of(client.post("/v1/model/retrain", json=body)) == (422, "invalid_request")
+    content = body if isinstance(body, str) else json.dumps(body)
+    kind = {"content-type": "application/json"}
+    post = client.post("/v1/model/retrain", content=content, headers=kind)
+    assert error_of(post) == (403, "retrain_disabled")
+    wrong = {**kind, "x-admin-key": "wrong"}
+    assert error_of(keyed_client.post("/v1/model/retrain", content=content, headers=wrong)) == (
+        403, "forbidden",
+    )
+    right = {**kind, "x-admin-key": ADMIN}
+    refused = keyed_client.post("/v1/model/retrain", content=content, headers=right)
+    assert error_of(refused) == (422, "invalid_request")
 
 
 @pytest.mark.slow
@@ -327,7 +349,8 @@ def test_a_training_error_in_the_child_process_comes_back_as_a_retrain_error(
     retrainer = Retrainer(tmp_path / "data", tmp_path / "models")
     with pytest.raises(RetrainError, match=r"no \*\.labels\.jsonl files"):
         asyncio.run(retrainer.run(None))
-    assert not (tmp_path / "models").exists()
+    # nothing is left but the lock file: no model, no staging or work folder
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [".retrain.lock"]
 
 
 def test_not_ready_until_a_model_exists(tmp_path: Path) -> None:
@@ -347,6 +370,8 @@ def test_retrain_swaps_in_a_new_model_and_a_failed_one_keeps_the_old(
     shutil.copytree(model_dir, models)
     data = tmp_path / "data"
     data.mkdir()
+    for i, rows in enumerate(TINY):  # a held-out folder sharing the new label set
+        write_labelled(data / "heldout", f"held{i}", rows)
     app = create_app(
         Settings(
             model_dir=models,
@@ -382,3 +407,98 @@ def test_retrain_swaps_in_a_new_model_and_a_failed_one_keeps_the_old(
         assert card["version"] == ok.json()["version"] != old
         assert card["labels"] == ["boilerplate", "mechanism", "results"]
         assert c.post("/v1/analyze", json={"text": ARTICLE}).status_code == 200
+
+
+def chunks(size: int) -> Iterator[bytes]:
+    """A body sent in pieces (chunked transfer encoding): no Content-Length to check."""
+    sent = 0
+    while sent < size:
+        yield b"x" * 50_000
+        sent += 50_000
+
+
+@pytest.mark.parametrize("route", ["/v1/analyze", "/v1/analyze/batch", "/v1/model/retrain"])
+def test_a_streamed_body_over_the_limit_is_413_on_every_route(
+    client: TestClient, route: str
+) -> None:
+    response = client.post(
+        route, content=chunks(300_000),
+        headers={"content-type": "application/json", "x-admin-key": ADMIN},
+    )
+    assert error_of(response) == (413, "too_large")
+
+
+def test_an_oversized_request_id_is_replaced_and_made_up_methods_share_one_series(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    huge = "r" * 100_000
+    with caplog.at_level("INFO", logger="medbrief.service"):
+        response = client.get("/healthz", headers={"x-request-id": huge})
+    echoed = response.headers["x-request-id"]
+    assert echoed != huge and len(echoed) <= 128
+    assert all(len(record.getMessage()) < 2_000 for record in caplog.records)
+    assert client.get("/healthz", headers={"x-request-id": "abc-123"}).headers[
+        "x-request-id"] == "abc-123"
+    for method in ("FOO", "BAR", "BAZ"):
+        client.request(method, "/healthz")
+    metrics = client.get("/metrics").text
+    assert 'method="other"' in metrics
+    assert not any(f'method="{m}"' in metrics for m in ("FOO", "BAR", "BAZ"))
+
+
+def test_responses_carry_security_headers_and_the_page_a_content_security_policy(
+    client: TestClient,
+) -> None:
+    for path in ("/", "/healthz", "/v1/model"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+    policy = client.get("/").headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "'sha256-" in policy and "unsafe-inline" not in policy
+
+
+def test_a_second_retrain_is_refused_while_one_holds_the_lock(
+    keyed_client: TestClient, model_dir: Path
+) -> None:
+    from service.retrain import retrain_lock
+
+    with retrain_lock(model_dir):  # as another worker's retrain would hold it
+        response = keyed_client.post("/v1/model/retrain", headers={"x-admin-key": ADMIN})
+    assert error_of(response) == (409, "retrain_running")
+
+
+@pytest.mark.slow
+def test_the_retrain_gate_is_never_skipped_and_errors_name_no_server_paths(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    import shutil
+
+    models = tmp_path / "models"
+    shutil.copytree(model_dir, models)
+    (models / ".staging-leftover").mkdir()  # left by a retrain killed while saving
+    (models / ".retrain-999").mkdir()
+    data = tmp_path / "data"
+    app = create_app(Settings(model_dir=models, data_dir=data, admin_key=SecretStr(ADMIN),
+                              train_if_missing=False))
+    articles = [
+        {"name": f"art{i}", "paragraphs": [{"text": t, "label": lab} for t, lab in rows]}
+        for i, rows in enumerate(TINY)
+    ]
+    key = {"x-admin-key": ADMIN}
+    with TestClient(app) as c:
+        data.mkdir()
+        refused = c.post("/v1/model/retrain", headers=key, json={"articles": articles})
+        assert error_of(refused) == (422, "retrain_failed")
+        assert "no held-out folder shares" in refused.json()["detail"]
+        one = [{"name": "one", "paragraphs": [{"text": "Only one label.", "label": "x"}]}]
+        failed = c.post("/v1/model/retrain", headers=key, json={"articles": one})
+        detail = failed.json()["detail"]
+        assert "two labels" in detail and str(tmp_path) not in detail and "/tmp" not in detail
+        for i, rows in enumerate(TINY):  # a held-out folder whose labels contradict TINY's
+            swapped = [(t, "mechanism" if lab == "results" else "results" if
+                        lab == "mechanism" else lab) for t, lab in rows]
+            write_labelled(data / "heldout", f"held{i}", swapped)
+        poor = c.post("/v1/model/retrain", headers=key, json={"articles": articles})
+        assert error_of(poor) == (422, "retrain_failed") and "below" in poor.json()["detail"]
+    assert not list(models.glob(".staging-*")) and not list(models.glob(".retrain-*"))

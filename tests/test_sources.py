@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from medbrief.batch import CHUNK, done_sources, tag_paths
+from medbrief.batch import CHUNK, tag_paths
 from medbrief.engine import Options
 from medbrief.ingest import SUFFIX_FORMATS
+from medbrief.resume import prepare_resume
 from medbrief.sources import find_articles, find_sources
 from tests.conftest import SEEDS
 
@@ -80,7 +81,9 @@ def test_tag_reads_its_paths_as_the_work_goes(model_dir: Path, jobs: int) -> Non
     assert pulled[0] <= (2 * CHUNK if jobs == 1 else len(paths) // 4)
 
 
-def test_resume_knows_the_sources_of_whole_records_only(tmp_path: Path) -> None:
+def test_resume_skips_whole_records_retries_errors_and_cuts_only_the_tail(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out.jsonl"
     lines = [
         '{"id":"a","source":"a.txt","paragraphs":[],"summary":[]}',
@@ -93,5 +96,7 @@ def test_resume_knows_the_sources_of_whole_records_only(tmp_path: Path) -> None:
         '{"id":"g","source":"g.txt","paragraphs":[{"text":"cut off by a kill',
     ]
     out.write_text("\n".join(lines))
-    assert done_sources(out, "jsonl") == {"a.txt", "b.txt", "c.txt", "d.txt", "e.txt"}
+    assert prepare_resume(out, "jsonl") == {"a.txt", "c.txt", "d.txt", "e.txt"}
+    kept = out.read_text().splitlines()
+    assert kept == [line for line in lines if '"b.txt"' not in line and '"g.txt"' not in line]
     assert out.read_text().endswith("not json\n"), "the half-written last line is cut off"

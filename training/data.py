@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from medbrief import bounded
 from medbrief.errors import InputError, LabelFileError
 from medbrief.ingest import SUFFIX_FORMATS, read_file
 from training.outlets import outlet
@@ -17,6 +18,7 @@ LABEL_SUFFIX = ".labels.jsonl"
 REFERENCE_SUFFIX = ".reference.json"
 # Subfolders of a data folder whose articles are only ever scored, never trained on.
 HELDOUT_PREFIX = "heldout"
+MAX_LABEL_BYTES = 20_000_000  # one label or reference file
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,7 @@ def load_labels(path: Path) -> Labels:
     texts: list[str] = []
     labels: list[str] = []
     url: str | None = None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabelFileError(path, None, f"cannot read ({exc})") from exc
+    lines = _read_text(path).splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -64,6 +63,8 @@ def load_labels(path: Path) -> Labels:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise LabelFileError(path, number, f"not valid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise LabelFileError(path, number, "JSON nested too deeply") from exc
         if not isinstance(record, dict):
             raise LabelFileError(path, number, "expected a JSON object with text and label")
         for key in ("text", "label"):
@@ -80,6 +81,14 @@ def load_labels(path: Path) -> Labels:
     if not texts:
         raise LabelFileError(path, None, "no labelled paragraphs")
     return Labels(texts, labels, url)
+
+
+def _read_text(path: Path) -> str:
+    """A labelled-data file as text: a regular file of at most MAX_LABEL_BYTES, UTF-8."""
+    try:
+        return bounded.read_file(path, MAX_LABEL_BYTES, "labelled-data file").decode("utf-8")
+    except (OSError, UnicodeDecodeError, bounded.TooLarge) as exc:
+        raise LabelFileError(path, None, f"cannot read ({exc})") from exc
 
 
 def raw_article_for(labels_path: Path) -> Path | None:
@@ -178,10 +187,10 @@ def digest(articles: Iterable[LabelledArticle]) -> str:
 
 
 def load_references(path: Path) -> list[str]:
-    """The reference summary sentences of a held-out article."""
+    """The reference summary sentences of an article."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(_read_text(path))
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise LabelFileError(path, None, f"cannot read reference summary ({exc})") from exc
     sentences = data.get("sentences") if isinstance(data, dict) else None
     if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):

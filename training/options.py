@@ -15,7 +15,7 @@ class TrainingOptions:
     """Choices of a training run; validated on creation."""
 
     features: str = "light"
-    C: float = 100.0
+    C: float = 10.0
     context_weight: float = 0.5
     layout_weight: float = 0.3
     encoder_weight: float = 1.0

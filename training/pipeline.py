@@ -34,7 +34,7 @@ def build_pipeline(options: TrainingOptions) -> Pipeline:
     classifier = OneVsRestClassifier(
         # The dual problem is the fast one when features far outnumber paragraphs.
         LogisticRegression(
-            C=options.C, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000,
+            C=options.C, class_weight="balanced", solver="liblinear", dual=True, max_iter=5000,
             tol=1e-3, random_state=0,
         )
     )

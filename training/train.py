@@ -14,6 +14,7 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
 
 from medbrief.card import CascadeSummary, DataSummary, Metrics, ModelCard
+from medbrief.errors import LabelFileError
 from medbrief.features import Sample, samples
 from medbrief.model import (
     BOILERPLATE,
@@ -180,7 +181,9 @@ def train(
     articles = load_dir(data_dir, nested=True)
     labels = label_set(articles)
     if len(labels) < 2:
-        raise ValueError(f"{data_dir}: training needs at least two labels, found {labels}")
+        raise LabelFileError(
+            data_dir, None, f"training needs at least two labels, found {', '.join(labels)}"
+        )
     log.info("training on %d articles, labels %s", len(articles), labels)
     predicted = None
     cascade = None
