@@ -143,9 +143,9 @@ def tag(
 
                 outputs = tag_outputs(todo(), model_dir, options, fmt, scheduler, workers=jobs)
             for output in outputs:
-                tagged += 1
                 handle.write(output.text)
                 handle.flush()
+                tagged += 1
                 bar.update(1)
                 if output.error is not None:
                     failures += 1

@@ -10,7 +10,7 @@ sign-up and follow prompts, editors' notes.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 RESIDUE = "page_residue"
 
@@ -27,26 +27,34 @@ _ORGANISATION = re.compile(
     r"|medicine|health(?:care)?|nih|fda|cdc|ama|aaas|eurekalert|newswise|prnewswire)\b",
     _I,
 )
-# Whole paragraphs that are residue wherever they stand.
-_PARAGRAPH = re.compile(
-    r"forward[- ]looking statements?|safe harbor|Private Securities Litigation Reform Act"
-    r"|^(?:media|press|news)\s+(?:contacts?|inquiries|relations)\b|^contacts?\s*:"
-    r"|^\(?(?:Reporting|Writing|Editing|Additional reporting) by\b|\bEditing by [A-Z]"
-    r"|^(?:copyright\b|©|\(c\)\s*\d{4})|\ball rights reserved\b"
-    r"|^(?:photo|image|video|graphic|illustration)s?(?: credit)?\s*:|\((?:AP|Reuters|AFP) Photo"
-    r"|^(?:sign up|subscribe)\b|^follow (?:us|[A-Z][\w.]* on)\b|^(?:editor'?s?|editorial) note\s*:"
-    r"|^notes? to editors\b|^(?:this (?:article|story) (?:was )?originally (?:published|"
-    r"appeared))|^(?:SEE ORIGINAL STUDY|Advertisement|Sponsored content)$",
+# Whole paragraphs that are residue wherever they stand: by how they begin, or by what
+# they contain anywhere (looked for only where a cheap test finds one of its words).
+_PARAGRAPH_START = re.compile(
+    r"(?:media|press|news)\s+(?:contacts?|inquiries|relations)\b|contacts?\s*:"
+    r"|\(?(?:Reporting|Writing|Editing|Additional reporting) by\b"
+    r"|copyright\b|©|\(c\)\s*\d{4}"
+    r"|(?:photo|image|video|graphic|illustration)s?(?: credit)?\s*:"
+    r"|(?:sign up|subscribe)\b|follow (?:us|[A-Z][\w.]* on)\b|(?:editor'?s?|editorial) note\s*:"
+    r"|notes? to editors\b|this (?:article|story) (?:was )?originally (?:published|appeared)"
+    r"|(?:SEE ORIGINAL STUDY|Advertisement|Sponsored content)$",
     _I,
 )
-# Sentences a summary never quotes, even from a paragraph that is otherwise content.
+_PARAGRAPH_ANYWHERE = re.compile(
+    r"forward[- ]looking statements?|safe harbor|Private Securities Litigation Reform Act"
+    r"|\bEditing by [A-Z]|\((?:AP|Reuters|AFP) Photo|\ball rights reserved\b",
+    _I,
+)
+_PARAGRAPH_HINTS = ("forward", "harbor", "litigation", "editing by", "photo", "reserved")
+# Sentences a summary never quotes, even from a paragraph that is otherwise content. The
+# pattern runs only on a sentence holding one of _SENTENCE_HINTS (as a word), "@", "©" or
+# "www": most sentences hold none, and the test of their words costs far less.
 _SENTENCE = re.compile(
     r"forward[- ]looking statements?|safe harbor|undue reliance"
     r"|\b(?:for more information|more information is available)\b"
     r"|\b(?:visit|see|go to)\s+(?:us at\s+)?(?:www\.|https?://|[\w-]+\.(?:com|org|gov|edu)\b)"
     r"|\bclick here\b|\bsign up\b|\bsubscribe\b|\bnewsletter\b|\bfollow (?:us|@)"
     r"|\b(?:on|at) (?:Twitter|Facebook|Instagram|LinkedIn)\b|\bshare (?:this|on)\b"
-    r"|[\w.+-]+@[\w-]+\.(?:com|org|edu|gov|net)\b|\(?\b\d{3}\)?[-. ]\d{3}[-.]\d{4}\b"
+    r"|[\w.+-]+@[\w-]+\.(?:com|org|edu|gov|net)\b"
     r"|\b(?:Reporting|Editing) by\b|\b(?:AP|Reuters|AFP) Photo\b|\bGetty Images\b"
     r"|\bistock(?:photo)?\b|\bShutterstock\b|\b(?:photo|image) credit"
     r"|\bcopyright\b|©|\ball rights reserved\b|\breproduced with permission\b"
@@ -59,6 +67,17 @@ _SENTENCE = re.compile(
     r"committed|focused|with|whose|of more than)\b|\bwww\.",
     _I,
 )
+_SENTENCE_HINTS = frozenset(
+    "forward forward-looking harbor reliance information visit see go click sign subscribe "
+    "newsletter follow twitter facebook instagram linkedin share reporting editing ap reuters afp "
+    "getty istock istockphoto shutterstock photo image copyright reserved reproduced read "
+    "related comment comments leave editor editor's editors readers readers' answered "
+    "follow-up verify enable support supports javascript updated corrected company "
+    "organization organisation institution nonprofit non-profit society association "
+    "foundation".split()
+)
+_WORDS = re.compile(r"[\w'’-]+")
+_PHONE = re.compile(r"\(?\b\d{3}\)?[-. ]\d{3}[-.]\d{4}\b")
 # A publisher's self-description opening: "Founded in 1905, the Society ...".
 _SELF_DESCRIPTION = re.compile(r"^(?:Founded|Established|Headquartered) in (?:\d{4}|[A-Z])")
 
@@ -85,10 +104,29 @@ def residue_paragraphs(texts: Sequence[str]) -> list[bool]:
             about = bool(_ORGANISATION.search(match.group(1)))
         elif heading:
             about = False
-        marks.append(ended or about or bool(_PARAGRAPH.search(stripped)))
+        marks.append(ended or about or _is_residue_paragraph(stripped))
     return marks
 
 
-def is_residue_sentence(sentence: str) -> bool:
-    """Whether a sentence is page residue that no summary may quote."""
-    return _SENTENCE.search(sentence) is not None or bool(_SELF_DESCRIPTION.match(sentence))
+def _is_residue_paragraph(text: str) -> bool:
+    if _PARAGRAPH_START.match(text):
+        return True
+    lowered = text.lower()
+    return any(hint in lowered for hint in _PARAGRAPH_HINTS) and bool(
+        _PARAGRAPH_ANYWHERE.search(text)
+    )
+
+
+def is_residue_sentence(sentence: str, words: Iterable[str] | None = None) -> bool:
+    """Whether a sentence is page residue that no summary may quote; ``words``, the
+    sentence's lower-cased words when the caller has them, spares finding them again."""
+    if _SELF_DESCRIPTION.match(sentence):
+        return True
+    lowered = sentence.lower()
+    hinted = (
+        "@" in sentence or "©" in sentence or "www" in lowered
+        or not _SENTENCE_HINTS.isdisjoint(_WORDS.findall(lowered) if words is None else words)
+    )
+    if hinted and _SENTENCE.search(sentence):
+        return True
+    return _PHONE.search(sentence) is not None

@@ -218,7 +218,7 @@ def candidates(units: Sequence[Unit]) -> list[Candidate]:
     ):
         text = unit.text[start:end].strip()
         length = len(text.split())
-        if length < 6 or not ends_sentence(text) or is_residue_sentence(text):
+        if length < 6 or not ends_sentence(text) or is_residue_sentence(text, all_words):
             continue
         distinct = frozenset(words)
         centrality = sum(map(shared.__getitem__, distinct)) / math.sqrt(max(len(words), 1))

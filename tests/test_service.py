@@ -502,3 +502,51 @@ def test_the_retrain_gate_is_never_skipped_and_errors_name_no_server_paths(
         poor = c.post("/v1/model/retrain", headers=key, json={"articles": articles})
         assert error_of(poor) == (422, "retrain_failed") and "below" in poor.json()["detail"]
     assert not list(models.glob(".staging-*")) and not list(models.glob(".retrain-*"))
+
+
+def corrupt_stream(model_file: bytes) -> bytes:
+    """A model file whose first member's deflate stream is broken (zlib.error to read)."""
+    import io
+    import zipfile
+
+    info = zipfile.ZipFile(io.BytesIO(model_file)).infolist()[0]
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    return model_file[:start] + b"\xff" * 8 + model_file[start + 8 :]
+
+
+def test_a_bad_model_version_is_skipped_and_the_next_good_one_still_loads(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    import shutil
+
+    from medbrief.model import MODEL_FILE, POINTER, current_version
+    from service.state import ModelHolder
+
+    models = tmp_path / "models"
+    shutil.copytree(model_dir, models)
+    good = current_version(models)
+    holder = ModelHolder(models)
+    assert holder.refresh() and holder.version == good
+    shutil.copytree(models / str(good), models / "broken")
+    (models / "broken" / MODEL_FILE).write_bytes(corrupt_stream(
+        (models / "broken" / MODEL_FILE).read_bytes()
+    ))
+    (models / POINTER).write_text("broken\n")
+    assert not holder.refresh() and holder.version == good, "the old model keeps serving"
+    assert holder.last_error and "broken" in holder.last_error
+    shutil.copytree(models / str(good), models / "fixed")
+    (models / POINTER).write_text("fixed\n")
+    assert holder.refresh() and holder.version == good  # the card's version, a good load
+
+
+def test_the_retrain_probe_refuses_a_model_that_mislabels_it(tmp_path: Path) -> None:
+    from service.retrain import RetrainError, _probe
+    from training.train import train
+
+    swapped = [[(t, {"boilerplate": "mechanism", "mechanism": "boilerplate"}.get(lab, lab))
+                for t, lab in rows] for rows in TINY]
+    for i, rows in enumerate(swapped):
+        write_labelled(tmp_path, f"art{i}", rows)
+    model = train(tmp_path, None, cross_validation=False)
+    with pytest.raises(RetrainError, match="fails the probe"):
+        _probe(model)
