@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/summary_cv.py [--data seeds] [--folds 5] [--misses]
 
-The articles of ``--data`` that have a ``<name>.reference.json`` are dealt into ``--folds``
-folds by article (the i-th article by name goes to fold i mod k). For each fold, a model (topic
+The articles of ``--data`` (and its subfolders but the held-out ones) that have a
+``<name>.reference.json`` are dealt into ``--folds`` folds by outlet (the i-th outlet by
+name goes to fold i mod k; an article written here is an outlet of its own). For each fold, a model (topic
 classifier and summary scorer) is trained by ``training.train.train`` on a folder holding the
 other folds' articles, exactly as ``medbrief train`` would train it, and the fold's articles
 are summarised (3 sentences, the default word budget) two ways:
@@ -66,7 +67,9 @@ class Tally:
 
 
 def fold_of(articles: Sequence[LabelledArticle], folds: int) -> list[int]:
-    return [i % folds for i in range(len(articles))]
+    """Each article's fold: whole groups (outlets, or articles written here) together."""
+    groups = sorted({a.group for a in articles})
+    return [groups.index(a.group) % folds for a in articles]
 
 
 def fit_model(articles: Sequence[LabelledArticle]) -> TopicModel:
@@ -133,7 +136,7 @@ def explain(
 
 def run(data: Path, folds: int, show_misses: bool) -> dict[str, Tally]:
     articles = [
-        a for a in load_dir(data)
+        a for a in load_dir(data, nested=True)
         if (a.labels_path.parent / f"{a.name}{REFERENCE_SUFFIX}").is_file()
         and a.raw_path is not None
     ]
