@@ -4,10 +4,10 @@
 
 The articles of ``--data`` (and its subfolders but the held-out ones) that have a
 ``<name>.reference.json`` are dealt into ``--folds`` folds by outlet (the i-th outlet by
-name goes to fold i mod k; an article written here is an outlet of its own). For each fold, a model (topic
-classifier and summary scorer) is trained by ``training.train.train`` on a folder holding the
-other folds' articles, exactly as ``medbrief train`` would train it, and the fold's articles
-are summarised (3 sentences, the default word budget) two ways:
+name goes to fold i mod k; an article written here is an outlet of its own). For each
+fold, a model (topic classifier and summary scorer) is trained by ``training.train.train``
+on a folder holding the other folds' articles, exactly as ``medbrief train`` would train
+it, and the fold's articles are summarised (3 sentences, the default word budget) two ways:
 
 - predicted: the engine reads the raw article and labels its paragraphs with the fold's
   classifier (cross-validated labels and confidences, as on unseen articles);
