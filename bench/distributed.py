@@ -42,7 +42,7 @@ def model_copy(into: Path) -> Path:
 
     version = current_version(MODELS)
     if version is None or not (MODELS / version / CARD_FILE).is_file():
-        from training.train import train
+        from medbrief.training.train import train
 
         train(SEEDS, into, cross_validation=False)
         return into

@@ -44,18 +44,19 @@ def use_backend(backend: str) -> None:
     """Make the training pipeline build its encoder step with ``backend`` (this process)."""
     from functools import partial
 
-    import training.pipeline
+    import medbrief.training.pipeline
     from medbrief.encoder import SentenceEncoder
 
-    setattr(training.pipeline, "SentenceEncoder", partial(SentenceEncoder, backend=backend))  # noqa: B010
+    pipeline = medbrief.training.pipeline
+    setattr(pipeline, "SentenceEncoder", partial(SentenceEncoder, backend=backend))  # noqa: B010
 
 
 def measure_training(features: str, out: Path) -> dict[str, object]:
     """In this (fresh) process: training time, then grouped CV and held-out scores."""
-    from training.data import load_dir
-    from training.evaluate import evaluate_dir, score
-    from training.pipeline import TrainingOptions
-    from training.train import cross_validate, train
+    from medbrief.training.data import load_dir
+    from medbrief.training.evaluate import evaluate_dir, score
+    from medbrief.training.pipeline import TrainingOptions
+    from medbrief.training.train import cross_validate, train
 
     options = TrainingOptions(features=features)
     # The cascade cross-validates both stages to choose its threshold whether asked or not:
@@ -92,8 +93,8 @@ def measure_training(features: str, out: Path) -> dict[str, object]:
 
 def fit(features: str, out: Path) -> dict[str, object]:
     """In this process: train on seeds/ only, for stages run without ``train``."""
-    from training.pipeline import TrainingOptions
-    from training.train import train
+    from medbrief.training.pipeline import TrainingOptions
+    from medbrief.training.train import train
 
     options = TrainingOptions(features=features)
     train(SEEDS, out, options=options, cross_validation=False)

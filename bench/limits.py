@@ -37,8 +37,8 @@ from medbrief.engine import Analyzer, Options  # noqa: E402
 from medbrief.errors import InputTooLarge  # noqa: E402
 from medbrief.ingest import read_article  # noqa: E402
 from medbrief.model import MODEL_FILE, current_version  # noqa: E402
+from medbrief.training.train import train  # noqa: E402
 from tests.test_reliability import big_page  # noqa: E402
-from training.train import train  # noqa: E402
 
 
 def cpu(work: object) -> tuple[float, object]:

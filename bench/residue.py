@@ -28,7 +28,7 @@ from pathlib import Path
 from medbrief.engine import Analyzer
 from medbrief.errors import InputError
 from medbrief.model import load_model
-from training.outlets import outlet
+from medbrief.training.outlets import outlet
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_NEWS = ROOT.parent / "shared" / "real-news" / "articles.jsonl.gz"

@@ -41,8 +41,14 @@ from medbrief.engine import Analyzer
 from medbrief.model import BOILERPLATE, TopicModel
 from medbrief.scorer import SentenceScorer
 from medbrief.summary import Candidate, Unit, choose, scored
-from training.data import LABEL_SUFFIX, REFERENCE_SUFFIX, LabelledArticle, load_dir, load_references
-from training.train import train
+from medbrief.training.data import (
+    LABEL_SUFFIX,
+    REFERENCE_SUFFIX,
+    LabelledArticle,
+    load_dir,
+    load_references,
+)
+from medbrief.training.train import train
 
 _WS = re.compile(r"\s+")
 VIEWS = ("predicted", "gold")

@@ -31,9 +31,9 @@ def measure(features: str) -> dict[str, object]:
     """In this (fresh) process: train with CV, score the held-out sets, time analysis."""
     sys.path.insert(0, str(ROOT))
     from medbrief.engine import Analyzer
-    from training.data import heldout_dirs
-    from training.options import TrainingOptions
-    from training.train import train
+    from medbrief.training.data import heldout_dirs
+    from medbrief.training.options import TrainingOptions
+    from medbrief.training.train import train
 
     seeds = ROOT / "seeds"
     started = time.perf_counter()

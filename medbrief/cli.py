@@ -22,7 +22,7 @@ from medbrief.record import AnalysisRecord, ErrorRecord
 from medbrief.resume import OutputFormat, prepare_resume
 from medbrief.sources import find_sources
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
-from training.options import FEATURE_SETS
+from medbrief.training.options import FEATURE_SETS
 
 DEFAULT_MODEL_DIR = Path(os.environ.get("MEDBRIEF_MODEL_DIR", "models"))
 DEFAULT_DATA_DIR = Path("seeds")
@@ -268,10 +268,10 @@ def train(
 
         medbrief train --data seeds --out models
     """
-    from training.data import heldout_dirs
-    from training.evaluate import format_table
-    from training.options import TrainingOptions
-    from training.train import train as run
+    from medbrief.training.data import heldout_dirs
+    from medbrief.training.evaluate import format_table
+    from medbrief.training.options import TrainingOptions
+    from medbrief.training.train import train as run
 
     try:
         options = TrainingOptions(features=features, threshold=threshold)
@@ -308,8 +308,8 @@ def evaluate(data: tuple[Path, ...], model_dir: Path) -> None:
 
         medbrief evaluate --model models
     """
-    from training.data import heldout_dirs
-    from training.evaluate import evaluate_dir, format_table
+    from medbrief.training.data import heldout_dirs
+    from medbrief.training.evaluate import evaluate_dir, format_table
 
     model = load_model(model_dir)
     folders = data or tuple(heldout_dirs(DEFAULT_DATA_DIR))
@@ -332,7 +332,7 @@ def serve(host: str | None, port: int | None, workers: int | None, model_dir: Pa
 
         medbrief serve --port 8000
     """
-    from service.run import run
+    from medbrief.service.run import run
 
     run(host=host, port=port, workers=workers, model_dir=model_dir)
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from medbrief.features import ends_sentence  # noqa: E402
 from medbrief.ingest import read_file  # noqa: E402
 from medbrief.sentences import split_sentences  # noqa: E402
-from training.outlets import outlet  # noqa: E402
+from medbrief.training.outlets import outlet  # noqa: E402
 
 REAL_NEWS = ROOT.parent / "shared" / "real-news" / "articles.jsonl.gz"
 TRAIN_DIR = ROOT / "seeds" / "real"

@@ -18,9 +18,9 @@ from medbrief.engine import Analyzer, Article, Options
 from medbrief.errors import InputError, InputTooLarge
 from medbrief.ingest import Format, decode
 from medbrief.record import AnalysisRecord, ErrorRecord
-from service.config import Settings
-from service.retrain import RetrainBusy, Retrainer, RetrainError
-from service.schemas import (
+from medbrief.service.config import Settings
+from medbrief.service.retrain import RetrainBusy, Retrainer, RetrainError
+from medbrief.service.schemas import (
     JSON_LIKE_PATTERN,
     RAW_ARTICLE_SCHEMA,
     RAW_TEXT_PATTERN,
@@ -34,7 +34,7 @@ from service.schemas import (
     RetrainResponse,
     SummaryResponse,
 )
-from service.state import ModelHolder
+from medbrief.service.state import ModelHolder
 
 RAW_FORMATS: dict[str, Format] = {
     "text/plain": "auto",

@@ -23,11 +23,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medbrief.record import AnalysisRecord
-from service.api import ServiceError, router
-from service.config import Settings
-from service.retrain import Retrainer, RetrainError
-from service.schemas import AnalyzeRequest, RetrainRequest
-from service.state import ModelHolder
+from medbrief.service.api import ServiceError, router
+from medbrief.service.config import Settings
+from medbrief.service.retrain import Retrainer, RetrainError
+from medbrief.service.schemas import AnalyzeRequest, RetrainRequest
+from medbrief.service.state import ModelHolder
 
 log = logging.getLogger("medbrief.service")
 REQUESTS = Counter("medbrief_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.holder = holder
         app.state.retrainer = Retrainer(settings.data_dir, settings.model_dir)
-        page = (files("service") / "static" / "index.html").read_text(encoding="utf-8")
+        page = (files("medbrief.service") / "static" / "index.html").read_text(encoding="utf-8")
         app.state.page = page
         app.state.page_policy = page_policy(page)
         await asyncio.to_thread(holder.refresh)

@@ -26,7 +26,7 @@ from medbrief.card import Metrics
 from medbrief.engine import Analyzer
 from medbrief.errors import LabelFileError, MedbriefError, ModelError
 from medbrief.model import STAGING_PREFIX, TopicModel, current_version, load_model, save_model
-from service.schemas import LabelledArticleIn, RetrainResponse
+from medbrief.service.schemas import LabelledArticleIn, RetrainResponse
 
 MIN_HELDOUT_MACRO_F1 = 0.5
 HELDOUT_TOLERANCE = 0.02  # a retrain may score this much below the serving model
@@ -94,8 +94,9 @@ def train_and_validate(
 def _train_and_validate(
     data_dir: Path, model_dir: Path, articles: list[dict[str, object]] | None
 ) -> dict[str, object]:
-    from training.data import heldout_dirs  # scikit-learn: only this child process needs it
-    from training.train import train
+    # scikit-learn: only this child process needs it
+    from medbrief.training.data import heldout_dirs
+    from medbrief.training.train import train
 
     started = time.perf_counter()
     # Left by a retrain killed mid-way (this one holds the lock, so no other is running).

@@ -13,8 +13,8 @@ from pathlib import Path
 import uvicorn
 
 from medbrief.model import current_version
-from service.config import Settings
-from service.protocol import GuardedH11Protocol
+from medbrief.service.config import Settings
+from medbrief.service.protocol import GuardedH11Protocol
 
 log = logging.getLogger("medbrief.service")
 
@@ -26,8 +26,8 @@ def run(host: str | None, port: int | None, workers: int | None, model_dir: Path
     port = port or settings.port
     workers = workers or settings.workers
     if current_version(model_dir) is None and settings.train_if_missing:
-        from training.data import heldout_dirs
-        from training.train import train
+        from medbrief.training.data import heldout_dirs
+        from medbrief.training.train import train
 
         log.warning("no model in %s: training one from %s first", model_dir, settings.data_dir)
         train(settings.data_dir, model_dir, heldout_dirs(settings.data_dir), cross_validation=False)
@@ -41,7 +41,7 @@ def run(host: str | None, port: int | None, workers: int | None, model_dir: Path
     logging.getLogger("medbrief").setLevel(logging.INFO)
     raise_file_limit()
     uvicorn.run(
-        "service.app:app", host=host, port=port, workers=workers, log_level="info",
+        "medbrief.service.app:app", host=host, port=port, workers=workers, log_level="info",
         http=GuardedH11Protocol, timeout_keep_alive=5,
     )
 

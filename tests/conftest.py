@@ -8,7 +8,7 @@ import pytest
 
 from medbrief.engine import Analyzer
 from medbrief.model import TopicModel, load_model
-from training.train import train
+from medbrief.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -17,10 +17,10 @@ from medbrief import encoder
 from medbrief.cli import main
 from medbrief.features import samples
 from medbrief.model import MODEL_FILE, CascadeModel, LinearModel, TopicModel, load_model
+from medbrief.training.cascade import THRESHOLDS, StageProbabilities, choose_threshold
+from medbrief.training.options import TrainingOptions
+from medbrief.training.train import train
 from tests.test_training import TINY, tiny_corpus
-from training.cascade import THRESHOLDS, StageProbabilities, choose_threshold
-from training.options import TrainingOptions
-from training.train import train
 
 PROBE = [
     "Accept all cookies here.",

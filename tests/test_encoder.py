@@ -19,9 +19,9 @@ from medbrief import encoder, encoder_onnx
 from medbrief.encoder import SentenceEncoder, embed
 from medbrief.features import LayoutPart, TfidfPart, samples
 from medbrief.model import MODEL_FILE, TransformedPart, load_model
+from medbrief.training.options import FEATURE_SETS, TrainingOptions
+from medbrief.training.train import train
 from tests.test_training import TINY, tiny_corpus
-from training.options import FEATURE_SETS, TrainingOptions
-from training.train import train
 
 TEXTS = [
     "The drug lowered blood pressure in most of the patients in the trial.",

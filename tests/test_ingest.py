@@ -10,8 +10,8 @@ import pytest
 from medbrief.errors import InputError
 from medbrief.ingest import detect_format, read_article, read_file
 from medbrief.sentences import sentences
+from medbrief.training.data import LABEL_SUFFIX, load_labels, raw_article_for
 from tests.conftest import HELDOUT, SEEDS
-from training.data import LABEL_SUFFIX, load_labels, raw_article_for
 
 PARAS = [
     "Lupus is a chronic autoimmune disease in which the immune system attacks healthy "

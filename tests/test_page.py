@@ -38,7 +38,7 @@ def server(model_dir: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "MEDBRIEF_MODEL_DIR": str(model_dir), "MEDBRIEF_TRAIN_IF_MISSING": "0"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "medbrief.service.app:app", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

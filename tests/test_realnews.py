@@ -11,9 +11,9 @@ import pytest
 from medbrief.engine import Analyzer
 from medbrief.ingest import read_article
 from medbrief.residue import RESIDUE, is_residue_sentence, residue_paragraphs
+from medbrief.training.data import LABEL_SUFFIX, heldout_dirs, load_dir, load_labels
+from medbrief.training.outlets import host, outlet
 from tests.conftest import SEEDS, write_labelled
-from training.data import LABEL_SUFFIX, heldout_dirs, load_dir, load_labels
-from training.outlets import host, outlet
 
 REAL = SEEDS / "real"
 HELDOUT_REAL = SEEDS / "heldout-real"

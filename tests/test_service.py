@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from service.app import create_app
-from service.config import Settings
-from service.retrain import Retrainer, RetrainError
-from service.schemas import SPACE, SPACE_CHARS, STRIPPED
+from medbrief.service.app import create_app
+from medbrief.service.config import Settings
+from medbrief.service.retrain import Retrainer, RetrainError
+from medbrief.service.schemas import SPACE, SPACE_CHARS, STRIPPED
 from tests.conftest import SEEDS, write_labelled
 from tests.test_training import TINY
 
@@ -461,7 +461,7 @@ def test_responses_carry_security_headers_and_the_page_a_content_security_policy
 def test_a_second_retrain_is_refused_while_one_holds_the_lock(
     keyed_client: TestClient, model_dir: Path
 ) -> None:
-    from service.retrain import retrain_lock
+    from medbrief.service.retrain import retrain_lock
 
     with retrain_lock(model_dir):  # as another worker's retrain would hold it
         response = keyed_client.post("/v1/model/retrain", headers={"x-admin-key": ADMIN})
@@ -520,7 +520,7 @@ def test_a_bad_model_version_is_skipped_and_the_next_good_one_still_loads(
     import shutil
 
     from medbrief.model import MODEL_FILE, POINTER, current_version
-    from service.state import ModelHolder
+    from medbrief.service.state import ModelHolder
 
     models = tmp_path / "models"
     shutil.copytree(model_dir, models)
@@ -540,8 +540,8 @@ def test_a_bad_model_version_is_skipped_and_the_next_good_one_still_loads(
 
 
 def test_the_retrain_probe_refuses_a_model_that_mislabels_it(tmp_path: Path) -> None:
-    from service.retrain import RetrainError, _probe
-    from training.train import train
+    from medbrief.service.retrain import RetrainError, _probe
+    from medbrief.training.train import train
 
     swapped = [[(t, {"boilerplate": "mechanism", "mechanism": "boilerplate"}.get(lab, lab))
                 for t, lab in rows] for rows in TINY]

@@ -15,11 +15,11 @@ import pytest
 from medbrief.errors import LabelFileError, ModelError
 from medbrief.features import samples
 from medbrief.model import CARD_FILE, MODEL_FILE, POINTER, current_version, load_model
+from medbrief.training.data import load_dir
+from medbrief.training.options import TrainingOptions
+from medbrief.training.pipeline import linear_model
+from medbrief.training.train import fit, train
 from tests.conftest import write_labelled
-from training.data import load_dir
-from training.options import TrainingOptions
-from training.pipeline import linear_model
-from training.train import fit, train
 
 # A tiny corpus: three articles of four paragraphs, two labels per topic cue.
 TINY = [

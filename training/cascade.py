@@ -16,9 +16,9 @@ from sklearn.model_selection import cross_val_predict
 
 from medbrief.card import CascadeSummary, ThresholdScore
 from medbrief.features import Sample
-from training.evaluate import group_folds, score
-from training.options import TrainingOptions
-from training.pipeline import build_pipeline
+from medbrief.training.evaluate import group_folds, score
+from medbrief.training.options import TrainingOptions
+from medbrief.training.pipeline import build_pipeline
 
 # Candidate thresholds on the light classifier's top probability.
 THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)

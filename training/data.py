@@ -12,7 +12,7 @@ from pathlib import Path
 from medbrief import bounded
 from medbrief.errors import InputError, LabelFileError
 from medbrief.ingest import SUFFIX_FORMATS, read_file
-from training.outlets import outlet
+from medbrief.training.outlets import outlet
 
 LABEL_SUFFIX = ".labels.jsonl"
 REFERENCE_SUFFIX = ".reference.json"

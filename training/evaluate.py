@@ -12,7 +12,7 @@ from medbrief.card import LabelScores, Metrics, SummaryScores
 from medbrief.engine import Analyzer
 from medbrief.model import BOILERPLATE, TopicModel
 from medbrief.record import AnalysisRecord
-from training.data import REFERENCE_SUFFIX, LabelledArticle, load_dir, load_references
+from medbrief.training.data import REFERENCE_SUFFIX, LabelledArticle, load_dir, load_references
 
 # Cross-validation folds: every group is left out once, in at most this many folds.
 CV_FOLDS = 10

@@ -12,8 +12,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from medbrief.encoder import SentenceEncoder
 from medbrief.features import samples
 from medbrief.model import LinearModel, Part, TransformedPart
-from training.estimators import ContextTfidf, LayoutFeatures
-from training.options import TrainingOptions
+from medbrief.training.estimators import ContextTfidf, LayoutFeatures
+from medbrief.training.options import TrainingOptions
 
 
 def build_pipeline(options: TrainingOptions) -> Pipeline:

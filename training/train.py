@@ -26,8 +26,8 @@ from medbrief.model import (
 )
 from medbrief.scorer import fit_scorer
 from medbrief.summary import Unit
-from training.cascade import choose_threshold, stage_probabilities
-from training.data import (
+from medbrief.training.cascade import choose_threshold, stage_probabilities
+from medbrief.training.data import (
     REFERENCE_SUFFIX,
     LabelledArticle,
     digest,
@@ -36,10 +36,10 @@ from training.data import (
     load_dir,
     load_references,
 )
-from training.evaluate import evaluate_dir, group_folds, score
-from training.options import TrainingOptions
-from training.outlets import outlet
-from training.pipeline import build_pipeline, linear_model
+from medbrief.training.evaluate import evaluate_dir, group_folds, score
+from medbrief.training.options import TrainingOptions
+from medbrief.training.outlets import outlet
+from medbrief.training.pipeline import build_pipeline, linear_model
 
 log = logging.getLogger(__name__)
 LIBRARIES = ("medbrief", "scikit-learn", "numpy", "scipy", "trafilatura", "blingfire")
