@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
@@ -12,11 +11,14 @@ from typing import IO, Any
 
 import click
 
+from medbrief import locations
 from medbrief.batch import Output, csv_header, record_lines, tag_paths
 from medbrief.bounded import TooLarge, read_stream
 from medbrief.engine import Analyzer, Options
 from medbrief.errors import MedbriefError
+from medbrief.exports import WHOLE_FORMATS, WholeFormat, write_whole
 from medbrief.ingest import SUFFIX_FORMATS
+from medbrief.locations import model_to_read
 from medbrief.model import load_model
 from medbrief.record import AnalysisRecord, ErrorRecord
 from medbrief.resume import OutputFormat, prepare_resume
@@ -24,13 +26,12 @@ from medbrief.sources import find_sources
 from medbrief.summary import DEFAULT_SENTENCES, DEFAULT_WORDS
 from medbrief.training.options import FEATURE_SETS
 
-DEFAULT_MODEL_DIR = Path(os.environ.get("MEDBRIEF_MODEL_DIR", "models"))
-DEFAULT_DATA_DIR = Path("seeds")
 SHOWN_ERRORS = 20  # unreadable articles named on standard error; the rest only counted
 
 model_option = click.option(
-    "--model", "model_dir", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR,
-    show_default=True, help="Model folder to use.",
+    "--model", "model_dir", type=click.Path(path_type=Path),
+    help="Model folder to use (default: the model folder, MEDBRIEF_MODEL_DIR or models/ or "
+    "the user data folder, else the default model built into medbrief).",
 )
 sentences_option = click.option(
     "--sentences", "-n", type=click.IntRange(0, 50), default=DEFAULT_SENTENCES,
@@ -72,8 +73,11 @@ def main(verbose: bool) -> None:
 @click.argument("sources", metavar="PATH|URL...", nargs=-1, required=True)
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Output file (default stdout).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-    help="JSON Lines (a record per article) or CSV (a row per paragraph).",
+    "--format", "fmt", type=click.Choice(["jsonl", "csv", *WHOLE_FORMATS]), default="jsonl",
+    show_default=True,
+    help="JSON Lines (a record per article), CSV (a row per paragraph), labelstudio (tasks "
+    "with the model's labels as pre-annotations, least confident first) or parquet (a row "
+    "per paragraph; needs medbrief[parquet]). The last two are written when all is done.",
 )
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), help="Processes (default: all cores).")
 @click.option("--resume", is_flag=True, help="Skip articles already in --out and append.")
@@ -86,8 +90,10 @@ def main(verbose: bool) -> None:
 @words_option
 @model_option
 def tag(
-    sources: tuple[str, ...], out: Path | None, fmt: OutputFormat, jobs: int | None,
-    resume: bool, sentences: int, words: int, model_dir: Path, scheduler: str | None = None,
+    sources: tuple[str, ...], out: Path | None, fmt: OutputFormat | WholeFormat,
+    jobs: int | None,
+    resume: bool, sentences: int, words: int, model_dir: Path | None,
+    scheduler: str | None = None,
 ) -> None:
     """Tag articles: files, folders (searched recursively), - for stdin, or URLs of any
     filesystem fsspec knows (s3://bucket/folder/, needs medbrief[dask] and e.g. s3fs).
@@ -101,16 +107,27 @@ def tag(
 
         medbrief tag articles/ --out tagged.jsonl --scheduler tcp://scheduler:8786
     """
+    out = None if out is not None and str(out) == "-" else out  # -o - is standard output
     if resume and out is None:
         raise click.UsageError("--resume needs --out")
+    whole = fmt in WHOLE_FORMATS
+    if whole and resume:
+        raise click.UsageError(f"--resume works with jsonl and csv, not {fmt}")
+    if fmt == "parquet" and out is None:
+        raise click.UsageError("--format parquet needs --out FILE")
+    stream: OutputFormat = "jsonl" if fmt in WHOLE_FORMATS else fmt  # type: ignore[assignment]
+    kept: list[str] = []  # whole formats: every record, written at the end
     options = Options(sentences, words)
+    model_dir = model_to_read(model_dir)
     stdin = "-" in sources
     found = find_sources(s for s in sources if s != "-")
-    skip = prepare_resume(out, fmt) if resume and out is not None else set()
+    skip = prepare_resume(out, stream) if resume and out is not None else set()
     append = resume and out is not None and out.exists() and out.stat().st_size > 0
     # The folders are walked as the work goes; on a terminal, once before, to size the bar.
     length = sum(s not in skip for s in found) if sys.stderr.isatty() else 0
-    handle: IO[str] = out.open("a" if append else "w", encoding="utf-8") if out else sys.stdout
+    handle: IO[str] = (
+        out.open("a" if append else "w", encoding="utf-8") if out and not whole else sys.stdout
+    )
     failures = tagged = skipped = 0
 
     def todo() -> Iterator[str]:
@@ -122,35 +139,45 @@ def tag(
                 yield source
 
     try:
-        if fmt == "csv" and not append:
+        if stream == "csv" and not append:
             handle.write(csv_header())
         for path in found.missing:
             failures += 1
             error = ErrorRecord(id=Path(path).stem, source=path, error=f"{path}: no such file")
-            handle.writelines(record_lines(error, fmt))
+            if not whole:
+                handle.writelines(record_lines(error, stream))
             click.echo(error.error, err=True)
         if stdin:
             analyzer = Analyzer(load_model(model_dir))
             article = analyzer.read(read_stdin(analyzer.max_bytes), id="stdin")
-            handle.writelines(record_lines(analyzer.analyze_many([article], options)[0], fmt))
+            lines = record_lines(analyzer.analyze_many([article], options)[0], stream)
+            kept.extend(lines) if whole else handle.writelines(lines)
         progress_file: Any = sys.stderr if length > 1 else _Null()
-        with click.progressbar(length=length, label="tagging", file=progress_file) as bar:
+        with click.progressbar(
+            length=length, label="tagging", file=progress_file, show_eta=False,
+            show_pos=True,
+        ) as bar:
             outputs: Iterable[Output]
             if scheduler is None:
-                outputs = tag_paths(todo(), model_dir, options, fmt, jobs)
+                outputs = tag_paths(todo(), model_dir, options, stream, jobs)
             else:
                 from medbrief.distributed import tag_outputs
 
-                outputs = tag_outputs(todo(), model_dir, options, fmt, scheduler, workers=jobs)
+                outputs = tag_outputs(todo(), model_dir, options, stream, scheduler, workers=jobs)
             for output in outputs:
-                handle.write(output.text)
-                handle.flush()
+                if not whole:
+                    handle.write(output.text)
+                    handle.flush()
+                elif output.error is None:
+                    kept.append(output.text)
                 tagged += 1
                 bar.update(1)
                 if output.error is not None:
                     failures += 1
                     if failures <= SHOWN_ERRORS:
                         click.echo(f"\n{output.error}" if length > 1 else output.error, err=True)
+        if whole:
+            write_whole(kept, fmt, out, handle)  # type: ignore[arg-type]
     except OSError as exc:  # the output cannot take more: disk full, closed pipe
         where = out or "standard output"
         raise click.ClickException(
@@ -158,7 +185,7 @@ def tag(
             + (", run again with --resume to go on" if out else "")
         ) from exc
     finally:
-        if out:
+        if out and not whole:
             with suppress(OSError):
                 handle.close()
     total = tagged + len(found.missing) + int(stdin)
@@ -203,17 +230,24 @@ class _Null:
 @sentences_option
 @words_option
 @model_option
-def summarize(file: Path, as_json: bool, sentences: int, words: int, model_dir: Path) -> None:
+def summarize(
+    file: Path, as_json: bool, sentences: int, words: int, model_dir: Path | None
+) -> None:
     """Summarise one article (a file, or - for stdin) with its topic breakdown.
 
     Example:
 
         medbrief summarize article.html --sentences 3
     """
-    analyzer = Analyzer(load_model(model_dir))
+    analyzer = Analyzer(load_model(model_to_read(model_dir)))
     options = Options(sentences, words)
     if str(file) == "-":
         article = analyzer.read(read_stdin(analyzer.max_bytes), id="stdin")
+    elif file.suffix and file.suffix.lower() not in SUFFIX_FORMATS:
+        raise click.ClickException(
+            f"{file}: not an article (medbrief reads {', '.join(SUFFIX_FORMATS)} files; "
+            "labelled data goes to `medbrief train --data`)"
+        )
     else:
         article = analyzer.read_path(file)
     record = analyzer.analyze_many([article], options)[0]
@@ -237,13 +271,15 @@ def render_summary(record: AnalysisRecord) -> str:
 
 @main.command()
 @click.option(
-    "--data", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
+    "--data", type=click.Path(path_type=Path),
     help="Folder of labelled articles (*.labels.jsonl beside the raw files), subfolders "
-    "included but the held-out ones (heldout*).",
+    "included but the held-out ones (heldout*). Default: MEDBRIEF_DATA_DIR, or seeds/ here, "
+    "or the articles built into medbrief.",
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
-    help="Model folder to write.",
+    "--out", type=click.Path(path_type=Path),
+    help="Model folder to write (default: MEDBRIEF_MODEL_DIR, or models/ here, or the user "
+    "data folder).",
 )
 @click.option("--heldout", type=click.Path(path_type=Path), multiple=True,
               help="Held-out folder scored into the card; repeatable (default: the heldout* "
@@ -256,8 +292,8 @@ def render_summary(record: AnalysisRecord) -> str:
               "this (default: chosen by cross-validation on DATA).")
 @click.option("--no-cv", is_flag=True, help="Skip the cross-validation (grouped by outlet).")
 def train(
-    data: Path, out: Path, heldout: tuple[Path, ...], features: str, threshold: float | None,
-    no_cv: bool,
+    data: Path | None, out: Path | None, heldout: tuple[Path, ...], features: str,
+    threshold: float | None, no_cv: bool,
 ) -> None:
     """Train the paragraph classifier and write it with its model card.
 
@@ -277,7 +313,13 @@ def train(
         options = TrainingOptions(features=features, threshold=threshold)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--threshold") from exc
-    model = run(data, out, heldout or heldout_dirs(data), options, cross_validation=not no_cv)
+    data = data or locations.data_dir()
+    out = out or locations.model_dir()
+    try:
+        model = run(data, out, heldout or heldout_dirs(data), options,
+                    cross_validation=not no_cv)
+    except ValueError as exc:  # the data cannot train a model (too few words, one class...)
+        raise click.ClickException(f"{data}: cannot train on these articles ({exc})") from exc
     card = model.card
     click.echo(f"model {card.version}: {card.data.articles} articles, "
                f"{card.data.paragraphs} paragraphs, labels {', '.join(card.labels)}")
@@ -300,7 +342,7 @@ def train(
               help="Folder of labelled held-out articles; repeatable (default: the heldout* "
               "subfolders of seeds/: written articles, and real ones from unseen outlets).")
 @model_option
-def evaluate(data: tuple[Path, ...], model_dir: Path) -> None:
+def evaluate(data: tuple[Path, ...], model_dir: Path | None) -> None:
     """Score the model on the held-out articles: a per-label table, macro-F1, and how the
     summaries recall the reference sentences, for each held-out folder.
 
@@ -311,10 +353,10 @@ def evaluate(data: tuple[Path, ...], model_dir: Path) -> None:
     from medbrief.training.data import heldout_dirs
     from medbrief.training.evaluate import evaluate_dir, format_table
 
-    model = load_model(model_dir)
-    folders = data or tuple(heldout_dirs(DEFAULT_DATA_DIR))
+    model = load_model(model_to_read(model_dir))
+    folders = data or tuple(heldout_dirs(locations.data_dir()))
     if not folders:
-        raise click.UsageError(f"no held-out folders in {DEFAULT_DATA_DIR}; give --data")
+        raise click.UsageError(f"no held-out folders in {locations.data_dir()}; give --data")
     for folder in folders:
         metrics = evaluate_dir(model, folder)
         click.echo(f"model {model.version} on {folder}\n" + format_table(metrics) + "\n")
@@ -325,7 +367,9 @@ def evaluate(data: tuple[Path, ...], model_dir: Path) -> None:
 @click.option("--port", type=int, default=None, help="Port (default from settings).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes.")
 @model_option
-def serve(host: str | None, port: int | None, workers: int | None, model_dir: Path) -> None:
+def serve(
+    host: str | None, port: int | None, workers: int | None, model_dir: Path | None
+) -> None:
     """Run the HTTP service (trains a model from seeds/ first if none exists).
 
     Example:

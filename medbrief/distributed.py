@@ -237,7 +237,7 @@ def _run(
         else:
             try:
                 client = stack.enter_context(Client(scheduler))
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:  # ValueError: a bad address
                 raise MedbriefError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
         _register(client, shipment)
         threads = sum(client.nthreads().values()) or 1

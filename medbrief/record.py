@@ -49,6 +49,12 @@ class AnalysisRecord(BaseModel):
     )
     model: ModelInfo
 
+    def _repr_html_(self) -> str:
+        """How a Jupyter notebook shows a record: summary, topic bar, labelled paragraphs."""
+        from medbrief.display import record_html
+
+        return record_html(self)
+
 
 class ErrorRecord(BaseModel):
     """What batch tagging writes for an article it could not read."""

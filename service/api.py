@@ -110,7 +110,11 @@ async def article_request(
         fields.update({k: v for k, v in given.items() if v is not None})
         return AnalyzeRequest(**fields)
     if kind != "application/json":
-        raise ServiceError(415, "unsupported_media_type", f"unsupported content type {kind!r}")
+        accepted = ", ".join(["application/json", *RAW_FORMATS])
+        raise ServiceError(
+            415, "unsupported_media_type",
+            f"unsupported content type {kind!r}; send one of: {accepted}",
+        )
     try:
         parsed = AnalyzeRequest.model_validate_json(body)
     except ValidationError as exc:

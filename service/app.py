@@ -18,10 +18,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from medbrief import locations
 from medbrief.record import AnalysisRecord
 from medbrief.service.api import ServiceError, router
 from medbrief.service.config import Settings
@@ -121,10 +123,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _configure_logging()
-        holder = ModelHolder(settings.model_dir, settings.max_body_bytes, settings.max_paragraphs)
+        model_dir = settings.model_dir or locations.model_dir()
+        # Without a model folder chosen, the packaged model serves until one is trained.
+        fallback = locations.packaged_model() if settings.model_dir is None else None
+        holder = ModelHolder(
+            model_dir, settings.max_body_bytes, settings.max_paragraphs, fallback=fallback
+        )
         app.state.settings = settings
         app.state.holder = holder
-        app.state.retrainer = Retrainer(settings.data_dir, settings.model_dir)
+        app.state.retrainer = Retrainer(settings.data_dir or locations.data_dir(), model_dir)
         page = (files("medbrief.service") / "static" / "index.html").read_text(encoding="utf-8")
         app.state.page = page
         app.state.page_policy = page_policy(page)
@@ -140,7 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(
+    # /docs and /redoc served with their scripts and styles from the fastapi-offline package,
+    # not a CDN: they work with no network.
+    app = FastAPIOffline(
         title="medbrief",
         version="0.1.0",
         summary="Topic labels and boilerplate-free summaries for health news.",
@@ -180,6 +189,7 @@ def _configure_logging() -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False  # one line per record, not a second through the root
 
 
 async def _first_model(retrainer: Retrainer, holder: ModelHolder) -> None:

@@ -16,8 +16,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
-    model_dir: Path = Path("models")
-    data_dir: Path = Path("seeds")
+    model_dir: Path | None = Field(
+        default=None, description="model folder (default: see medbrief.locations)"
+    )
+    data_dir: Path | None = Field(
+        default=None, description="labelled articles to retrain from (default: see "
+        "medbrief.locations)"
+    )
     admin_key: SecretStr | None = Field(
         default=None, description="key for POST /v1/model/retrain; unset disables the route"
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 from medbrief.card import Metrics
 from medbrief.engine import Analyzer
 from medbrief.errors import LabelFileError, MedbriefError, ModelError
+from medbrief.locations import packaged_model
 from medbrief.model import STAGING_PREFIX, TopicModel, current_version, load_model, save_model
 from medbrief.service.schemas import LabelledArticleIn, RetrainResponse
 
@@ -131,8 +132,10 @@ def _train_and_validate(
 
 
 def _serving(model_dir: Path) -> TopicModel | None:
+    """The model a retrain must not fall below: the folder's, or the packaged default."""
+    folder = model_dir if current_version(model_dir) else packaged_model()
     try:
-        return load_model(model_dir) if current_version(model_dir) else None
+        return load_model(folder) if folder is not None else None
     except ModelError:
         return None  # a broken serving model sets no bar
 

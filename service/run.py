@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from medbrief import locations
 from medbrief.model import current_version
 from medbrief.service.config import Settings
 from medbrief.service.protocol import GuardedH11Protocol
@@ -19,19 +20,24 @@ from medbrief.service.protocol import GuardedH11Protocol
 log = logging.getLogger("medbrief.service")
 
 
-def run(host: str | None, port: int | None, workers: int | None, model_dir: Path) -> None:
-    """Serve; trains a first model from the data folder when the model folder is empty."""
-    settings = Settings(model_dir=model_dir)
+def run(host: str | None, port: int | None, workers: int | None, model_dir: Path | None) -> None:
+    """Serve; without a model (in the model folder, or built into the package), trains a
+    first one from the labelled articles."""
+    settings = Settings(model_dir=model_dir) if model_dir is not None else Settings()
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
-    if current_version(model_dir) is None and settings.train_if_missing:
+    folder = settings.model_dir or locations.model_dir()
+    packaged = locations.packaged_model() if settings.model_dir is None else None
+    if current_version(folder) is None and packaged is None and settings.train_if_missing:
         from medbrief.training.data import heldout_dirs
         from medbrief.training.train import train
 
-        log.warning("no model in %s: training one from %s first", model_dir, settings.data_dir)
-        train(settings.data_dir, model_dir, heldout_dirs(settings.data_dir), cross_validation=False)
-    os.environ["MEDBRIEF_MODEL_DIR"] = str(model_dir)
+        data = settings.data_dir or locations.data_dir()
+        log.warning("no model in %s: training one from %s first", folder, data)
+        train(data, folder, heldout_dirs(data))  # with cross-validation: the card shows it
+    if settings.model_dir is not None:
+        os.environ["MEDBRIEF_MODEL_DIR"] = str(settings.model_dir)
     os.environ["MEDBRIEF_HEADER_TIMEOUT"] = str(settings.header_timeout)
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its counts here and /metrics adds them all up.
@@ -43,6 +49,7 @@ def run(host: str | None, port: int | None, workers: int | None, model_dir: Path
     uvicorn.run(
         "medbrief.service.app:app", host=host, port=port, workers=workers, log_level="info",
         http=GuardedH11Protocol, timeout_keep_alive=5,
+        access_log=False,  # each request's JSON line (service/app.py) is the access log
     )
 
 

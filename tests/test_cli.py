@@ -203,3 +203,43 @@ def test_every_command_is_documented_with_an_example() -> None:
     for name, command in main.commands.items():
         assert command.help and "Example:" in command.help, name
         assert run(name, "--help").exit_code == 0
+
+
+def test_dash_as_output_is_standard_output(folder: Path, model_dir: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    article = next(folder.glob("*.txt"))
+    result = run("tag", str(article), "-o", "-", "--model", str(model_dir))
+    assert json.loads(result.stdout)["source"] == str(article)
+    assert not (tmp_path / "-").exists()
+
+
+def test_summarize_refuses_a_file_that_is_not_an_article(tmp_path: Path, model_dir: Path) -> None:
+    labels = tmp_path / "x.labels.jsonl"
+    labels.write_text('{"text": "A.", "label": "risks"}\n')
+    result = CliRunner().invoke(main, ["summarize", str(labels), "--model", str(model_dir)])
+    assert result.exit_code == 1 and "not an article" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_scheduler_address_is_one_clean_message(folder: Path, model_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["tag", str(folder), "--scheduler", "nope",
+                                       "--model", str(model_dir)])
+    assert result.exit_code == 1 and "cannot reach the Dask scheduler nope" in result.output
+
+
+def test_parquet_output_has_a_row_per_paragraph(folder: Path, model_dir: Path) -> None:
+    import pandas
+
+    out = folder.parent / "out.parquet"
+    result = run("tag", str(folder), "--format", "parquet", "-o", str(out),
+                 "--model", str(model_dir), "-j", "1")
+    assert result.exit_code == 0, result.output
+    table = pandas.read_parquet(out)
+    records = [json.loads(line) for line in run("tag", str(folder), "--model", str(model_dir),
+                                                 "-j", "1").stdout.splitlines()]
+    assert len(table) == sum(len(r["paragraphs"]) for r in records)
+    assert list(table["label"]) == [p["label"] for r in records for p in r["paragraphs"]]
+    refused = CliRunner().invoke(main, ["tag", str(folder), "--format", "parquet", "-o",
+                                        str(out), "--resume"])
+    assert refused.exit_code == 2 and "--resume works with jsonl and csv" in refused.output

@@ -144,3 +144,22 @@ def test_an_error_is_shown_not_thrown(server: str, browser: object) -> None:
     driver.find_element(By.ID, "go").click()  # type: ignore[attr-defined]
     time.sleep(1)
     assert "text" in driver.find_element(By.ID, "error").text  # type: ignore[attr-defined]
+
+
+def test_the_api_docs_render_from_local_assets_alone(server: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    driver.get(server + "/docs")  # type: ignore[attr-defined]
+    WebDriverWait(driver, 20).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".opblock"))
+    )
+    operations = driver.find_elements(By.CSS_SELECTOR, ".opblock")  # type: ignore[attr-defined]
+    assert len(operations) >= 7
+    loaded = driver.execute_script(  # type: ignore[attr-defined]
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(server) for url in loaded), loaded
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "docs.png"))  # type: ignore[attr-defined]

@@ -82,3 +82,30 @@ def test_connections_that_never_finish_their_headers_are_closed(served: str) -> 
         assert connection.recv(1024) == b"", "closed by the server"
         connection.close()
     assert time.monotonic() - started < 10
+
+
+def test_each_request_logs_one_json_line(model_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "MEDBRIEF_TRAIN_IF_MISSING": "0"}
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from medbrief.cli import main; main()", "serve", "--model",
+             str(model_dir), "--port", str(port)],
+            env=env, stdout=handle, stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        httpx.get(f"{url}/healthz", headers={"x-request-id": "one-line-check"})
+        time.sleep(0.3)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    lines = [line for line in log.read_text().splitlines() if "/healthz" in line]
+    assert len(lines) == 1 and '"request_id": "one-line-check"' in lines[0]

@@ -550,3 +550,11 @@ def test_the_retrain_probe_refuses_a_model_that_mislabels_it(tmp_path: Path) -> 
     model = train(tmp_path, None, cross_validation=False)
     with pytest.raises(RetrainError, match="fails the probe"):
         _probe(model)
+
+
+def test_an_unsupported_content_type_lists_the_accepted_ones(client: TestClient) -> None:
+    response = client.post("/v1/analyze", content=b"x", headers={"content-type": "image/png"})
+    assert error_of(response) == (415, "unsupported_media_type")
+    assert all(kind in response.json()["detail"]
+               for kind in ("application/json", "text/plain", "text/markdown", "text/html"))
+

@@ -12,6 +12,7 @@ from pathlib import Path
 from medbrief import bounded
 from medbrief.errors import InputError, LabelFileError
 from medbrief.ingest import SUFFIX_FORMATS, read_file
+from medbrief.training.annotations import is_export, read_export
 from medbrief.training.outlets import outlet
 
 LABEL_SUFFIX = ".labels.jsonl"
@@ -121,9 +122,13 @@ def check_alignment(labels_path: Path, texts: list[str], raw: Path) -> None:
 
 
 def label_files(directory: Path, nested: bool) -> list[Path]:
-    """The label files of a folder, sorted by path; with ``nested``, those of its subfolders
-    too, except held-out ones (named ``heldout...``)."""
-    found = sorted(directory.glob("*" + LABEL_SUFFIX))
+    """The labelled-data files of a folder (``*.labels.jsonl``, and annotation tools'
+    exports), sorted by path; with ``nested``, those of its subfolders too, except held-out
+    ones (named ``heldout...``)."""
+    found = sorted(  # a label file that is no regular file is kept: reading it says why
+        p for p in directory.iterdir()
+        if (p.name.endswith(LABEL_SUFFIX) and not p.is_dir()) or (p.is_file() and is_export(p))
+    )
     if nested:
         for sub in sorted(p for p in directory.iterdir() if p.is_dir()):
             if not sub.name.startswith(HELDOUT_PREFIX):
@@ -135,26 +140,39 @@ def load_dir(
     directory: Path, check_raw: bool = True, nested: bool = False
 ) -> list[LabelledArticle]:
     """Every labelled article in ``directory`` (and with ``nested``, in its subfolders but
-    the held-out ones), validated; article names must be unique."""
+    the held-out ones): our own label files, and the articles of Label Studio, Prodigy and
+    doccano exports (``training.annotations``); validated, names unique."""
     if not directory.is_dir():
         raise LabelFileError(directory, None, "not a folder")
     articles = []
     seen: dict[str, Path] = {}
     for path in label_files(directory, nested):
-        name = path.name[: -len(LABEL_SUFFIX)]
-        if name in seen:
-            raise LabelFileError(path, None, f"another article is named {name!r}: {seen[name]}")
-        seen[name] = path
-        found = load_labels(path)
-        raw = raw_article_for(path)
-        if raw is not None and check_raw:
-            check_alignment(path, found.texts, raw)
-        articles.append(LabelledArticle(
-            name, path, tuple(found.texts), tuple(found.labels), raw, found.url
-        ))
+        for article in _articles_of(path, check_raw):
+            if article.name in seen:
+                raise LabelFileError(
+                    path, None, f"another article is named {article.name!r}: {seen[article.name]}"
+                )
+            seen[article.name] = path
+            articles.append(article)
     if not articles:
-        raise LabelFileError(directory, None, f"no *{LABEL_SUFFIX} files")
+        raise LabelFileError(
+            directory, None, f"no *{LABEL_SUFFIX} files or annotation exports with labels"
+        )
     return articles
+
+
+def _articles_of(path: Path, check_raw: bool) -> list[LabelledArticle]:
+    if not path.name.endswith(LABEL_SUFFIX):
+        return [
+            LabelledArticle(name, path, tuple(texts), tuple(labels), None)
+            for name, texts, labels in read_export(path, _read_text(path))
+        ]
+    found = load_labels(path)
+    raw = raw_article_for(path)
+    if raw is not None and check_raw:
+        check_alignment(path, found.texts, raw)
+    name = path.name[: -len(LABEL_SUFFIX)]
+    return [LabelledArticle(name, path, tuple(found.texts), tuple(found.labels), raw, found.url)]
 
 
 def heldout_dirs(directory: Path) -> list[Path]:
