@@ -115,8 +115,13 @@ def test_a_symlink_loop_does_not_hide_the_rest_of_its_folder(
     assert sum("error" in r for r in records) == 1
 
 
-def test_an_empty_folder_is_an_error_not_an_empty_success(tmp_path: Path) -> None:
-    code, _, err = run("tag", str(tmp_path), "-o", str(tmp_path / "out.jsonl"))
+def test_an_empty_folder_is_an_error_not_an_empty_success(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run("tag", str(empty), "-o", str(tmp_path / "out.jsonl"),
+                       "--model", str(model_dir))
     assert code == 1 and "no articles found" in err
 
 
