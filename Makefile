@@ -15,7 +15,7 @@ $(LIGHT): pyproject.toml setup.py
 
 # Everything the tests exercise: the test tools and every extra.
 $(FULL): $(LIGHT)
-	$(PY) -m pip install --quiet -e '.[test,dask,encoder,pandas,parquet]'
+	$(PY) -m pip install --quiet -e '.[test,dask,encoder,pandas,parquet,report]'
 	touch $(FULL)
 
 setup: $(FULL)

@@ -74,10 +74,12 @@ def measure_training(features: str, out: Path) -> dict[str, object]:
         cv, cv_seconds = trained.card.cross_validation, None
         extra["cascade"] = trained.card.cascade.model_dump()
     else:
-        articles = load_dir(SEEDS)
+        articles = load_dir(SEEDS, nested=True)
         truth = [label for a in articles for label in a.labels]
+        labels = sorted(set(truth))
         started = time.perf_counter()
-        cv = score(truth, cross_validate(articles, options), sorted(set(truth)), len(articles))
+        predicted = [labels[i] for i in cross_validate(articles, options).argmax(axis=1)]
+        cv = score(truth, predicted, labels, len(articles))
         cv_seconds = round(time.perf_counter() - started, 1)
     return {
         **extra,

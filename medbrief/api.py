@@ -41,18 +41,21 @@ def analyze(
     id: str | None = None,
     sentences: int = DEFAULT_SENTENCES,
     words: int = DEFAULT_WORDS,
+    explain: bool = False,
     model: str | Path | Analyzer | None = None,
 ) -> AnalysisRecord:
     """The analysis record of one article: its text (``str``, or ``bytes`` in UTF-8) or a
-    file (a ``Path``: the format follows its suffix). Raises InputError for an article
-    that cannot be read, ModelError when there is no usable model.
+    file (a ``Path``: the format follows its suffix). ``explain`` adds each paragraph's
+    label split into its features' shares, and what chose each summary sentence. Raises
+    InputError for an article that cannot be read, ModelError when there is no usable
+    model.
 
     >>> record = medbrief.analyze("Nine of ten patients improved in the trial.")
     >>> record.paragraphs[0].label
     'trial_results'
     """
     return analyze_many([source], format=format, ids=[id], sentences=sentences, words=words,
-                        model=model)[0]
+                        explain=explain, model=model)[0]
 
 
 def analyze_many(
@@ -62,6 +65,7 @@ def analyze_many(
     ids: Sequence[str | None] | None = None,
     sentences: int = DEFAULT_SENTENCES,
     words: int = DEFAULT_WORDS,
+    explain: bool = False,
     model: str | Path | Analyzer | None = None,
 ) -> list[AnalysisRecord]:
     """Records of several articles (texts or files), classified in one batch: much faster
@@ -75,7 +79,7 @@ def analyze_many(
             articles.append(Article(article.document, given or article.id, article.source))
         else:
             articles.append(analyzer.read(source, format, given))
-    return analyzer.analyze_many(articles, Options(sentences, words))
+    return analyzer.analyze_many(articles, Options(sentences, words, explain))
 
 
 def frames(records: Iterable[AnalysisRecord]) -> tuple[pandas.DataFrame, pandas.DataFrame]:

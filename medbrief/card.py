@@ -36,6 +36,12 @@ class Metrics(BaseModel):
     articles: int
     paragraphs: int
     summary: SummaryScores | None = None
+    calibration_error: float | None = Field(
+        default=None, description="expected calibration error of the confidences given"
+    )
+    calibration_error_uncalibrated: float | None = Field(
+        default=None, description="the same without the model's calibration"
+    )
 
 
 class DataSummary(BaseModel):
@@ -76,6 +82,16 @@ class CascadeSummary(BaseModel):
     )
 
 
+class CalibrationSummary(BaseModel):
+    """How the confidences were calibrated: temperature scaling fitted on the training
+    articles' cross-validated probabilities."""
+
+    temperature: float
+    ece_before: float = Field(description="expected calibration error in CV, uncalibrated")
+    ece_after: float = Field(description="the same after calibration")
+    unsure_below: float = Field(description="a paragraph less confident than this is unsure")
+
+
 class ModelCard(BaseModel):
     """Everything a user needs to know about a saved model, stored beside its weights."""
 
@@ -98,6 +114,9 @@ class ModelCard(BaseModel):
     heldout_sets: dict[str, Metrics] = Field(
         default_factory=dict, description="each held-out folder's scores, by folder name "
         "(heldout: written articles; heldout-real: real articles from unseen outlets)"
+    )
+    calibration: CalibrationSummary | None = Field(
+        default=None, description="absent when trained without cross-validation"
     )
     summary_references: int = Field(
         default=0, description="training articles whose reference summaries taught the scorer"

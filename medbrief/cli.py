@@ -37,6 +37,11 @@ sentences_option = click.option(
     "--sentences", "-n", type=click.IntRange(0, 50), default=DEFAULT_SENTENCES,
     show_default=True, help="Sentences in each summary.",
 )
+explain_option = click.option(
+    "--explain", is_flag=True,
+    help="Say why: each paragraph's label split into its words' and cues' shares, and what "
+    "chose each summary sentence.",
+)
 words_option = click.option(
     "--words", type=click.IntRange(1, 2000), default=DEFAULT_WORDS, show_default=True,
     help="Word budget of each summary (the first sentence is always kept).",
@@ -88,12 +93,13 @@ def main(verbose: bool) -> None:
 )
 @sentences_option
 @words_option
+@explain_option
 @model_option
 def tag(
     sources: tuple[str, ...], out: Path | None, fmt: OutputFormat | WholeFormat,
     jobs: int | None,
     resume: bool, sentences: int, words: int, model_dir: Path | None,
-    scheduler: str | None = None,
+    scheduler: str | None = None, explain: bool = False,
 ) -> None:
     """Tag articles: files, folders (searched recursively), - for stdin, or URLs of any
     filesystem fsspec knows (s3://bucket/folder/, needs medbrief[dask] and e.g. s3fs).
@@ -117,7 +123,7 @@ def tag(
         raise click.UsageError("--format parquet needs --out FILE")
     stream: OutputFormat = "jsonl" if fmt in WHOLE_FORMATS else fmt  # type: ignore[assignment]
     kept: list[str] = []  # whole formats: every record, written at the end
-    options = Options(sentences, words)
+    options = Options(sentences, words, explain)
     model_dir = model_to_read(model_dir)
     stdin = "-" in sources
     found = find_sources(s for s in sources if s != "-")
@@ -229,9 +235,11 @@ class _Null:
 @click.option("--json", "as_json", is_flag=True, help="Print the full analysis record as JSON.")
 @sentences_option
 @words_option
+@explain_option
 @model_option
 def summarize(
-    file: Path, as_json: bool, sentences: int, words: int, model_dir: Path | None
+    file: Path, as_json: bool, sentences: int, words: int, model_dir: Path | None,
+    explain: bool = False,
 ) -> None:
     """Summarise one article (a file, or - for stdin) with its topic breakdown.
 
@@ -240,7 +248,7 @@ def summarize(
         medbrief summarize article.html --sentences 3
     """
     analyzer = Analyzer(load_model(model_to_read(model_dir)))
-    options = Options(sentences, words)
+    options = Options(sentences, words, explain)
     if str(file) == "-":
         article = analyzer.read(read_stdin(analyzer.max_bytes), id="stdin")
     elif file.suffix and file.suffix.lower() not in SUFFIX_FORMATS:
@@ -257,12 +265,29 @@ def summarize(
 def render_summary(record: AnalysisRecord) -> str:
     """A readable summary: the sentences, the topic bar, and the key sentence per topic."""
     lines = [f"# {record.source or record.id or 'article'}", ""]
-    lines += [f"- {s.text}  [{s.label}]" for s in record.summary] or ["(no content to summarise)"]
+    for s in record.summary:
+        lines.append(f"- {s.text}  [{s.label}]")
+        if s.cues:
+            lines.append("    chosen for: " + ", ".join(f"{k} {v:+.2f}" for k, v in s.cues.items()))
+    if not record.summary:
+        lines.append("(no content to summarise)")
     lines += ["", "Topics:"]
     for label, share in record.topics.items():
         lines.append(f"  {label:<14} {'█' * round(share * 30):<30} {share:5.0%}")
     left_out = sum(p.label == "boilerplate" for p in record.paragraphs)
     lines += ["", f"{len(record.paragraphs)} paragraphs, {left_out} boilerplate left out."]
+    unsure = [p for p in record.paragraphs if p.unsure]
+    if unsure:
+        lines.append(f"{len(unsure)} unsure (confidence below the model's threshold): "
+                     + ", ".join(f"#{p.index} {p.label} {p.confidence:.2f}" for p in unsure))
+    explained = [p for p in record.paragraphs if p.explanation]
+    if explained:
+        lines += ["", "Why each paragraph got its label (its largest shares of the logit):"]
+        for p in explained:
+            assert p.explanation is not None
+            shares = p.explanation[p.label].features[:4]
+            lines.append(f"  #{p.index} {p.label}: "
+                         + ", ".join(f"{c.feature} {c.value:+.2f}" for c in shares))
     if record.key_sentences:
         lines += ["", "Key sentence per topic:"]
         lines += [f"  {label}: {s.text}" for label, s in record.key_sentences.items()]
@@ -340,15 +365,20 @@ def train(
 @main.command()
 @click.option("--data", type=click.Path(path_type=Path), multiple=True,
               help="Folder of labelled held-out articles; repeatable (default: the heldout* "
-              "subfolders of seeds/: written articles, and real ones from unseen outlets).")
+              "subfolders of the data folder: written articles, and real ones from unseen "
+              "outlets).")
+@click.option("--report", type=click.Path(path_type=Path), metavar="DIR",
+              help="Also write an HTML report there (index.html and its figures): tables, "
+              "confusion matrices, reliability diagrams, the worst-classified paragraphs with "
+              "why (needs medbrief[report]).")
 @model_option
-def evaluate(data: tuple[Path, ...], model_dir: Path | None) -> None:
-    """Score the model on the held-out articles: a per-label table, macro-F1, and how the
-    summaries recall the reference sentences, for each held-out folder.
+def evaluate(data: tuple[Path, ...], report: Path | None, model_dir: Path | None) -> None:
+    """Score the model on the held-out articles: a per-label table, macro-F1, calibration
+    error, and how the summaries recall the reference sentences, for each held-out folder.
 
     Example:
 
-        medbrief evaluate --model models
+        medbrief evaluate --report report/
     """
     from medbrief.training.data import heldout_dirs
     from medbrief.training.evaluate import evaluate_dir, format_table
@@ -360,6 +390,10 @@ def evaluate(data: tuple[Path, ...], model_dir: Path | None) -> None:
     for folder in folders:
         metrics = evaluate_dir(model, folder)
         click.echo(f"model {model.version} on {folder}\n" + format_table(metrics) + "\n")
+    if report is not None:
+        from medbrief.training.report import write_report
+
+        click.echo(f"report: {write_report(model, list(folders), report)}")
 
 
 @main.command()

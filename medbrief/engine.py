@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from medbrief.explain import explain
+from medbrief.features import samples
 from medbrief.ingest import (
     MAX_BYTES,
     MAX_PARAGRAPHS,
@@ -18,7 +20,7 @@ from medbrief.ingest import (
 )
 from medbrief.model import BOILERPLATE, TopicModel
 from medbrief.record import AnalysisRecord, ModelInfo, ParagraphRecord, SummarySentence
-from medbrief.scorer import SentenceScorer
+from medbrief.scorer import SentenceScorer, sentence_cues_shares
 from medbrief.summary import (
     DEFAULT_SENTENCES,
     DEFAULT_WORDS,
@@ -32,10 +34,11 @@ from medbrief.summary import (
 
 @dataclass(frozen=True)
 class Options:
-    """How long a summary may be."""
+    """How long a summary may be, and whether to explain the labels and the summary."""
 
     sentences: int = DEFAULT_SENTENCES
     max_words: int = DEFAULT_WORDS
+    explain: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class Analyzer:
         labels = self.model.labels
         rounded = np.round(probs, 4)
         best = rounded.argmax(axis=1).tolist() if len(rounded) else []
+        texts = [p.text for p in article.document.paragraphs]
+        why = explain(self.model.linear, samples(texts)) if options.explain and texts else None
+        unsure_below = self.model.unsure_below
         paragraphs = []
         for i, (paragraph, row) in enumerate(zip(article.document.paragraphs, rounded.tolist(),
                                                  strict=True)):
@@ -105,6 +111,8 @@ class Analyzer:
                 ParagraphRecord(
                     index=i, text=paragraph.text, label=label, confidence=scores[label],
                     scores=scores, forced=paragraph.forced,
+                    unsure=paragraph.forced is None and scores[label] < unsure_below,
+                    explanation=why[i] if why is not None else None,
                 )
             )
         units = [
@@ -114,13 +122,20 @@ class Analyzer:
         ]
         pool = scored(units, self._rescorer)
         summary = choose(pool, units, options.sentences, options.max_words)
+        sentences = [_sentence(c) for c in summary]
+        if options.explain:
+            places = [next(k for k, c in enumerate(pool) if c is chosen) for chosen in summary]
+            for sentence, cues in zip(
+                sentences, sentence_cues_shares(self._rescorer, pool, units, places), strict=True
+            ):
+                sentence.cues = cues
         return AnalysisRecord(
             id=article.id,
             source=article.source,
             format=article.document.format,
             paragraphs=paragraphs,
             topics=topic_shares(units),
-            summary=[_sentence(c) for c in summary],
+            summary=sentences,
             key_sentences={label: _sentence(c) for label, c in key_sentences(pool).items()},
             model=self._info,
         )

@@ -337,10 +337,12 @@ def layout_rows(X: Sequence[Sample]) -> np.ndarray:
 @dataclass(frozen=True)
 class LayoutPart:
     """Fitted layout features, ready to score: the classifier's weights for the raw cues
-    with the standard scaling folded in (``scaled``), and the constant it leaves."""
+    with the standard scaling folded in (``scaled``), the constant it leaves (``bias``),
+    and the training mean of each cue (``center``; explanations measure cues from it)."""
 
     scaled: np.ndarray
     bias: np.ndarray
+    center: np.ndarray | None = None
 
     def __call__(self, X: Sequence[Sample]) -> np.ndarray:
         return np.asarray(layout_rows(X) @ self.scaled + self.bias)

@@ -139,17 +139,34 @@ class TopicModel:
     def version(self) -> str:
         return self.card.version
 
+    @property
+    def unsure_below(self) -> float:
+        """Paragraphs less confident than this are marked unsure (0: never, uncalibrated)."""
+        return self.card.calibration.unsure_below if self.card.calibration else 0.0
+
     def predict_proba(self, articles: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """Label probabilities for every paragraph of every article, one array per article."""
+        """Label probabilities for every paragraph of every article, one array per article
+        (calibrated, when the card says how)."""
         batch = [s for texts in articles for s in samples(texts)]
         if not batch:
             return [np.zeros((0, len(self.labels))) for _ in articles]
         probs = self.linear.predict_proba(batch)
+        if self.card.calibration is not None:
+            probs = temperature_scaled(probs, self.card.calibration.temperature)
         out, start = [], 0
         for texts in articles:
             out.append(probs[start : start + len(texts)])
             start += len(texts)
         return out
+
+
+def temperature_scaled(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log(probs) / temperature)`` row by row: the same ranking of labels, with
+    confidences made to match accuracy (``training/calibration.py`` fits the temperature)."""
+    logs = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
+    logs -= logs.max(axis=1, keepdims=True)
+    scaled = np.exp(logs)
+    return np.asarray(scaled / scaled.sum(axis=1, keepdims=True))
 
 
 def save_model(model: TopicModel, root: Path) -> Path:

@@ -5,6 +5,22 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class Contribution(BaseModel):
+    """One feature's share of a label's logit."""
+
+    feature: str = Field(description="word:, previous:, next:, layout: or encoder")
+    value: float
+
+
+class LabelExplanation(BaseModel):
+    """A label's logit split up: ``base + sum(features) + rest == logit`` exactly."""
+
+    logit: float
+    base: float = Field(description="the intercept and the constant part of the layout cues")
+    features: list[Contribution] = Field(description="the largest shares, largest first")
+    rest: float = Field(description="the sum of every other feature's share")
+
+
 class ParagraphRecord(BaseModel):
     """One paragraph as read, with its label, confidence and every label's score."""
 
@@ -16,6 +32,12 @@ class ParagraphRecord(BaseModel):
     forced: str | None = Field(
         default=None, description="why the paragraph is boilerplate whatever the model says"
     )
+    unsure: bool = Field(
+        default=False, description="the confidence is below the model's unsure threshold"
+    )
+    explanation: dict[str, LabelExplanation] | None = Field(
+        default=None, description="each label's logit split into features' shares (when asked)"
+    )
 
 
 class SummarySentence(BaseModel):
@@ -24,6 +46,10 @@ class SummarySentence(BaseModel):
     text: str
     paragraph: int
     label: str
+    cues: dict[str, float] | None = Field(
+        default=None, description="what chose the sentence: its largest scoring shares "
+        "(when asked)"
+    )
 
 
 class ModelInfo(BaseModel):

@@ -174,6 +174,27 @@ class SentenceScorer:
         return probabilities.tolist()  # type: ignore[no-any-return]
 
 
+def sentence_cues_shares(
+    scorer: SentenceScorer | None, pool: list[Candidate], units: Sequence[Unit],
+    chosen: Sequence[int], top: int = 5,
+) -> list[dict[str, float]]:
+    """What chose each of the candidates at ``chosen``: the largest shares of the learned
+    scorer's logit (feature value times weight), or without one, the built-in cues that
+    are not zero."""
+    if scorer is None or not scorer.usable or not chosen:
+        return [
+            {name: float(value) for name, value in zip(CUE_NAMES, pool[i].cues, strict=True)
+             if value}
+            for i in chosen
+        ]
+    shares = sentence_features(pool, units, chosen) * scorer.classifier.coef_[0]
+    out = []
+    for row in shares:
+        order = np.argsort(-np.abs(row))[:top]
+        out.append({FEATURE_NAMES[j]: float(row[j]) for j in order if row[j]})
+    return out
+
+
 def fit_scorer(
     articles: Sequence[tuple[Sequence[Unit], Sequence[str]]], C: float = 0.05
 ) -> LogisticRegression | None:

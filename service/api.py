@@ -94,6 +94,7 @@ async def article_request(
     sentences: Annotated[int | None, Query(ge=0, description="raw bodies: summary length")] = None,
     words: Annotated[int | None, Query(ge=1, le=2000, description="raw bodies: words")] = None,
     id: Annotated[str | None, Query(max_length=500, description="raw bodies: article id")] = None,
+    explain: Annotated[bool, Query(description="raw bodies: explain the labels")] = False,
 ) -> AnalyzeRequest:
     """The article of a request: a JSON AnalyzeRequest, or a raw text/markdown/html body."""
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
@@ -105,7 +106,9 @@ async def article_request(
     body = await request.body()
     if kind in RAW_FORMATS:
         text = await asyncio.to_thread(_raw_article, body, kind, id)  # up to 2 MB of regex work
-        fields: dict[str, Any] = {"text": text, "format": RAW_FORMATS[kind], "id": id}
+        fields: dict[str, Any] = {
+            "text": text, "format": RAW_FORMATS[kind], "id": id, "explain": explain,
+        }
         given = {"sentences": sentences, "words": words}
         fields.update({k: v for k, v in given.items() if v is not None})
         return AnalyzeRequest(**fields)
@@ -173,7 +176,7 @@ def _read(analyzer: Analyzer, req: AnalyzeRequest, settings: Settings) -> Articl
 )
 def analyze(req: ArticleDep, analyzer: AnalyzerDep, settings: SettingsDep) -> AnalysisRecord:
     read = _read(analyzer, req, settings)
-    return analyzer.analyze_many([read], Options(req.sentences, req.words))[0]
+    return analyzer.analyze_many([read], Options(req.sentences, req.words, req.explain))[0]
 
 
 @router.post(
@@ -209,7 +212,7 @@ def analyze_batch(
         except ServiceError as exc:
             out.append(ErrorRecord(id=req.id, source=None, error=str(exc.detail)))
             continue
-        out.append(analyzer.analyze_many([read], Options(req.sentences, req.words))[0])
+        out.append(analyzer.analyze_many([read], Options(req.sentences, req.words, req.explain))[0])
     return out
 
 

@@ -47,6 +47,9 @@ class AnalyzeRequest(BaseModel):
     sentences: int = Field(default=DEFAULT_SENTENCES, ge=0, description="summary length")
     words: int = Field(default=DEFAULT_WORDS, ge=1, le=2000, description="summary word budget")
     id: str | None = Field(default=None, max_length=500)
+    explain: bool = Field(
+        default=False, description="split each paragraph's label into its features' shares"
+    )
 
     @field_validator("sentences", "words", mode="before")
     @classmethod

@@ -163,3 +163,29 @@ def test_the_api_docs_render_from_local_assets_alone(server: str, browser: objec
     assert loaded and all(url.startswith(server) for url in loaded), loaded
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "docs.png"))  # type: ignore[attr-defined]
+
+
+def test_the_evaluation_report_renders_with_its_figures(
+    model_dir: Path, browser: object, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+    from selenium.webdriver.common.by import By
+
+    from medbrief.cli import main
+
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(HELDOUT), "--report",
+                                       str(out), "--model", str(model_dir)])
+    assert result.exit_code == 0, result.output
+    driver = browser
+    driver.get((out / "index.html").as_uri())  # type: ignore[attr-defined]
+    assert driver.find_element(By.TAG_NAME, "h1").text == "medbrief evaluation"  # type: ignore[attr-defined]
+    widths = driver.execute_script(  # type: ignore[attr-defined]
+        "return [...document.images].map(i => i.complete ? i.naturalWidth : 0)")
+    assert len(widths) == 2 and all(w > 300 for w in widths), widths
+    worst = driver.find_elements(By.CSS_SELECTOR, ".worst p")  # type: ignore[attr-defined]
+    assert len(worst) == 12 and "for " in worst[0].text
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    driver.save_screenshot(str(shot))  # type: ignore[attr-defined]
+    assert shot.stat().st_size > 10_000

@@ -38,10 +38,13 @@ class StageProbabilities:
     def unsure(self, threshold: float) -> np.ndarray:
         return np.asarray(self.light.max(axis=1) < threshold)
 
+    def probabilities(self, threshold: float) -> np.ndarray:
+        """The cascade's probabilities at ``threshold``."""
+        return np.where(self.unsure(threshold)[:, None], self.both, self.light)
+
     def predicted(self, threshold: float) -> list[str]:
         """The cascade's labels at ``threshold``."""
-        probs = np.where(self.unsure(threshold)[:, None], self.both, self.light)
-        return [self.labels[i] for i in probs.argmax(axis=1)]
+        return [self.labels[i] for i in self.probabilities(threshold).argmax(axis=1)]
 
     def candidate(self, threshold: float) -> ThresholdScore:
         metrics = score(self.truth, self.predicted(threshold), self.labels, self.articles)

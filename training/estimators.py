@@ -116,7 +116,8 @@ class LayoutFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def part(self, weights: np.ndarray) -> LayoutPart:
         """The fitted step with its rows of the weights, the scaling folded into them."""
         return LayoutPart(
-            scaled=weights / self.scale_[:, None], bias=-(self.mean_ / self.scale_) @ weights
+            scaled=weights / self.scale_[:, None], bias=-(self.mean_ / self.scale_) @ weights,
+            center=self.mean_,
         )
 
     def feature_width(self) -> int:

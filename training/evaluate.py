@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from medbrief.card import LabelScores, Metrics, SummaryScores
 from medbrief.engine import Analyzer
-from medbrief.model import BOILERPLATE, TopicModel
+from medbrief.features import samples
+from medbrief.model import BOILERPLATE, TopicModel, temperature_scaled
 from medbrief.record import AnalysisRecord
+from medbrief.training.calibration import expected_calibration_error
 from medbrief.training.data import REFERENCE_SUFFIX, LabelledArticle, load_dir, load_references
 
 # Cross-validation folds: every group is left out once, in at most this many folds.
@@ -93,16 +97,46 @@ def summary_scores(
     )
 
 
-def evaluate_dir(model: TopicModel, directory: Path) -> Metrics:
+@dataclass(frozen=True)
+class Assessment:
+    """A model on a held-out folder: the scores, and what they were computed from."""
+
+    metrics: Metrics
+    articles: list[LabelledArticle]
+    records: list[AnalysisRecord]
+    uncalibrated: np.ndarray  # the classifier's probabilities, every paragraph, in order
+    calibrated: np.ndarray  # the same as the records give them
+    truth: list[str]
+
+
+def assess(model: TopicModel, directory: Path) -> Assessment:
     """Score a model on every labelled article of a folder (a held-out set): paragraph
-    labels, and the summaries against the reference sentences."""
+    labels, the summaries against the reference sentences, and how well its confidence
+    matches its accuracy, with and without its calibration."""
     articles = load_dir(directory)
     records = analyze_articles(model, articles)
     truth = [label for a in articles for label in a.labels]
     flat = [p.label for record in records for p in record.paragraphs]
     labels = sorted(set(model.labels) | set(truth))
     metrics = score(truth, flat, labels, len(articles))
-    return metrics.model_copy(update={"summary": summary_scores(articles, records)})
+    raw = [model.linear.predict_proba(samples([p.text for p in r.paragraphs])) for r in records]
+    uncalibrated = np.vstack(raw) if raw else np.zeros((0, len(model.labels)))
+    temperature = model.card.calibration.temperature if model.card.calibration else 1.0
+    calibrated = temperature_scaled(uncalibrated, temperature)
+    update: dict[str, object] = {"summary": summary_scores(articles, records)}
+    if set(truth) <= set(model.labels) and truth:
+        index = [model.labels.index(label) for label in truth]
+        update["calibration_error"] = round(expected_calibration_error(calibrated, index), 4)
+        update["calibration_error_uncalibrated"] = round(
+            expected_calibration_error(uncalibrated, index), 4
+        )
+    return Assessment(metrics.model_copy(update=update), articles, records, uncalibrated,
+                      calibrated, truth)
+
+
+def evaluate_dir(model: TopicModel, directory: Path) -> Metrics:
+    """The scores of ``assess``."""
+    return assess(model, directory).metrics
 
 
 def format_table(metrics: Metrics) -> str:
@@ -113,6 +147,9 @@ def format_table(metrics: Metrics) -> str:
     rows.append(f"{'macro-F1':<16}{'':>20}{metrics.macro_f1:>10.3f}{metrics.paragraphs:>10}")
     rows.append(f"{'accuracy':<16}{'':>20}{metrics.accuracy:>10.3f}")
     rows.append(f"({metrics.articles} articles, {metrics.paragraphs} paragraphs)")
+    if metrics.calibration_error is not None:
+        rows.append(f"expected calibration error {metrics.calibration_error:.3f} "
+                    f"({metrics.calibration_error_uncalibrated:.3f} uncalibrated)")
     if metrics.summary is not None:
         summary = metrics.summary
         rows.append(

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 
+import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
 
-from medbrief.card import CascadeSummary, DataSummary, Metrics, ModelCard
+from medbrief.card import CalibrationSummary, CascadeSummary, DataSummary, Metrics, ModelCard
 from medbrief.errors import LabelFileError
 from medbrief.features import Sample, samples
 from medbrief.model import (
@@ -23,9 +24,15 @@ from medbrief.model import (
     SentenceWeights,
     TopicModel,
     save_model,
+    temperature_scaled,
 )
 from medbrief.scorer import fit_scorer
 from medbrief.summary import Unit
+from medbrief.training.calibration import (
+    UNSURE_BELOW,
+    expected_calibration_error,
+    fit_temperature,
+)
 from medbrief.training.cascade import choose_threshold, stage_probabilities
 from medbrief.training.data import (
     REFERENCE_SUFFIX,
@@ -80,10 +87,10 @@ def fit_classifier(
     return CascadeModel(first, second, threshold)
 
 
-def cross_validate(articles: Sequence[LabelledArticle], options: TrainingOptions) -> list[str]:
-    """Predictions for every paragraph with its group (outlet, or article) left out, in
-    order. For the cascade set, at the threshold chosen on these same predictions (or the
-    one given)."""
+def cross_validate(articles: Sequence[LabelledArticle], options: TrainingOptions) -> np.ndarray:
+    """Probabilities of every paragraph with its group (outlet, or article) left out, in
+    order, a column per label (sorted). For the cascade set, at the threshold chosen on
+    these same predictions (or the one given)."""
     if options.features == "cascade":
         stages = stage_probabilities(
             *training_matrix(articles), options, label_set(articles), len(articles)
@@ -91,12 +98,12 @@ def cross_validate(articles: Sequence[LabelledArticle], options: TrainingOptions
         threshold = options.threshold
         if threshold is None:
             threshold = choose_threshold(stages).threshold
-        return stages.predicted(threshold)
+        return stages.probabilities(threshold)
     X, y, groups = training_matrix(articles)
-    predicted = cross_val_predict(
-        build_pipeline(options), X, y, groups=groups, cv=group_folds(groups), n_jobs=-1
-    )
-    return [str(label) for label in predicted]
+    return np.asarray(cross_val_predict(
+        build_pipeline(options), X, y, groups=groups, cv=group_folds(groups), n_jobs=-1,
+        method="predict_proba",
+    ))
 
 
 def summary_examples(
@@ -127,9 +134,9 @@ def fit_summary_scorer(articles: Sequence[LabelledArticle]) -> LogisticRegressio
 def cascade_threshold(
     articles: Sequence[LabelledArticle], options: TrainingOptions, labels: list[str],
     cross_validation: bool,
-) -> tuple[CascadeSummary, list[str] | None]:
+) -> tuple[CascadeSummary, np.ndarray | None]:
     """The cascade's threshold (chosen by grouped CV on ``articles`` unless the options fix
-    it) and, when asked for, the cascade's CV predictions at that threshold."""
+    it) and, when asked for, the cascade's CV probabilities at that threshold."""
     if options.threshold is not None and not cross_validation:
         return CascadeSummary(threshold=options.threshold), None
     if len({a.group for a in articles}) < 3:
@@ -146,8 +153,21 @@ def cascade_threshold(
                  c.threshold, 100 * c.encoder_share, c.macro_f1)
     log.info("cascade threshold %.2f chosen (CV macro-F1 light %.3f, both %.3f)",
              chosen.threshold, chosen.light_macro_f1, chosen.both_macro_f1)
-    predicted = stages.predicted(chosen.threshold)
-    return chosen, predicted if cross_validation else None
+    probabilities = stages.probabilities(chosen.threshold)
+    return chosen, probabilities if cross_validation else None
+
+
+def calibrate(probabilities: np.ndarray, truth: Sequence[int]) -> CalibrationSummary:
+    """Temperature scaling fitted on cross-validated probabilities, with the calibration
+    error before and after."""
+    temperature = fit_temperature(probabilities, truth)
+    return CalibrationSummary(
+        temperature=round(temperature, 4),
+        ece_before=round(expected_calibration_error(probabilities, truth), 4),
+        ece_after=round(expected_calibration_error(
+            temperature_scaled(probabilities, temperature), truth), 4),
+        unsure_below=UNSURE_BELOW,
+    )
 
 
 def cv_metrics(
@@ -185,15 +205,19 @@ def train(
             data_dir, None, f"training needs at least two labels, found {', '.join(labels)}"
         )
     log.info("training on %d articles, labels %s", len(articles), labels)
-    predicted = None
+    probabilities = None
     cascade = None
     if options.features == "cascade":
-        cascade, predicted = cascade_threshold(articles, options, labels, cross_validation)
+        cascade, probabilities = cascade_threshold(articles, options, labels, cross_validation)
     elif cross_validation and len({a.group for a in articles}) >= 3:
-        predicted = cross_validate(articles, options)
-    cv, cv_real = cv_metrics(articles, predicted, labels) if predicted else (None, None)
-    if cv is not None:
+        probabilities = cross_validate(articles, options)
+    cv = cv_real = calibration = None
+    if probabilities is not None:
+        predicted = [labels[i] for i in probabilities.argmax(axis=1)]
+        cv, cv_real = cv_metrics(articles, predicted, labels)
         log.info("grouped cross-validation macro-F1 %.3f", cv.macro_f1)
+        truth = [labels.index(label) for a in articles for label in a.labels]
+        calibration = calibrate(probabilities, truth)
     linear = fit_classifier(articles, options, labels, cascade.threshold if cascade else None)
     scorer = fit_summary_scorer(articles)
     data_digest = digest(articles)
@@ -215,6 +239,7 @@ def train(
         ),
         cross_validation=cv,
         cross_validation_real=cv_real,
+        calibration=calibration,
         summary_references=len(summary_examples(articles)) if scorer is not None else 0,
         libraries={name: package_version(name) for name in LIBRARIES},
         train_seconds=0.0,
