@@ -6,6 +6,9 @@
   ``~/.local/share/medbrief/models`` on Linux (``platformdirs``).
 - **The default model**, built into the package (``medbrief/data/model``): used when the
   model folder holds no model yet, so an installed medbrief works with no training.
+- **Corrections** saved from the web page: ``MEDBRIEF_CORRECTIONS_DIR`` if set; else
+  ``seeds/corrections`` in a clone (so that training from ``seeds/`` learns from them);
+  else ``corrections`` in the user data folder.
 - **The labelled articles** (what `train` learns from and `evaluate` scores on):
   ``MEDBRIEF_DATA_DIR`` if set; else ``seeds/`` in the current folder if there is one;
   else the copy built into the package (``medbrief/data/seeds``).
@@ -66,3 +69,15 @@ def data_dir() -> Path:
     if Path("seeds").is_dir():
         return Path("seeds")
     return PACKAGED / "seeds"
+
+
+def corrections_dir() -> Path:
+    """Where the web page's corrections are saved as labelled articles."""
+    given = os.environ.get("MEDBRIEF_CORRECTIONS_DIR")
+    if given:
+        return Path(given)
+    if Path("seeds").is_dir():
+        return Path("seeds") / "corrections"
+    import platformdirs
+
+    return platformdirs.user_data_path("medbrief") / "corrections"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import os
 import re
+from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -19,6 +21,7 @@ from medbrief.errors import InputError, InputTooLarge
 from medbrief.ingest import Format, decode
 from medbrief.record import AnalysisRecord, ErrorRecord
 from medbrief.service.config import Settings
+from medbrief.service.corrections import CorrectionStore, StoreFull
 from medbrief.service.retrain import RetrainBusy, Retrainer, RetrainError
 from medbrief.service.schemas import (
     JSON_LIKE_PATTERN,
@@ -27,6 +30,10 @@ from medbrief.service.schemas import (
     SPACE_CHARS,
     AnalyzeRequest,
     BatchRequest,
+    CorrectionIn,
+    CorrectionList,
+    CorrectionSaved,
+    CorrectionSummary,
     ErrorBody,
     Health,
     Ready,
@@ -255,6 +262,54 @@ async def retrain(
         raise ServiceError(422, "retrain_failed", str(exc)) from exc
     await asyncio.to_thread(holder.refresh)  # loading must not stall this worker's loop
     return result
+
+
+def get_corrections(request: Request) -> CorrectionStore:
+    store: CorrectionStore = request.app.state.corrections
+    return store
+
+
+CorrectionsDep = Annotated[CorrectionStore, Depends(get_corrections)]
+
+
+@router.post(
+    "/v1/corrections", response_model=CorrectionSaved, status_code=201,
+    responses={**ERRORS, 507: {"model": ErrorBody}},
+    summary="Save an article's corrected labels as a labelled article",
+)
+def save_correction(
+    body: CorrectionIn, store: CorrectionsDep, settings: SettingsDep
+) -> CorrectionSaved:
+    if len(body.paragraphs) > settings.max_paragraphs:
+        raise ServiceError(413, "too_many_paragraphs",
+                           f"at most {settings.max_paragraphs} paragraphs per article")
+    try:
+        name = store.save([(p.text, p.label) for p in body.paragraphs], body.source)
+    except StoreFull as exc:
+        raise ServiceError(507, "corrections_full", str(exc)) from exc
+    return CorrectionSaved(name=name, paragraphs=len(body.paragraphs),
+                           corrections=len(store.names()))
+
+
+@router.get("/v1/corrections", response_model=CorrectionList,
+            summary="The corrected articles saved so far")
+def list_corrections(store: CorrectionsDep) -> CorrectionList:
+    return CorrectionList(folder=str(store.folder), corrections=[
+        CorrectionSummary(name=name, paragraphs=len(texts), labels=dict(Counter(labels)))
+        for name, texts, labels in store.articles()
+    ])
+
+
+@router.get("/v1/corrections/export", response_class=Response,
+            summary="Every correction: JSON Lines (the training format) or Label Studio tasks")
+def export_corrections(
+    store: CorrectionsDep,
+    format: Annotated[str, Query(pattern="^(jsonl|labelstudio)$")] = "jsonl",
+) -> Response:
+    if format == "jsonl":
+        return Response(store.export("jsonl"), media_type="application/jsonl")
+    return Response(json.dumps(store.export("labelstudio"), ensure_ascii=False),
+                    media_type="application/json")
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")

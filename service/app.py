@@ -27,6 +27,7 @@ from medbrief import locations
 from medbrief.record import AnalysisRecord
 from medbrief.service.api import ServiceError, router
 from medbrief.service.config import Settings
+from medbrief.service.corrections import CorrectionStore
 from medbrief.service.retrain import Retrainer, RetrainError
 from medbrief.service.schemas import AnalyzeRequest, RetrainRequest
 from medbrief.service.state import ModelHolder
@@ -131,7 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.settings = settings
         app.state.holder = holder
-        app.state.retrainer = Retrainer(settings.data_dir or locations.data_dir(), model_dir)
+        corrections = settings.corrections_dir or locations.corrections_dir()
+        app.state.corrections = CorrectionStore(corrections, settings.max_corrections)
+        app.state.retrainer = Retrainer(
+            settings.data_dir or locations.data_dir(), model_dir, corrections
+        )
         page = (files("medbrief.service") / "static" / "index.html").read_text(encoding="utf-8")
         app.state.page = page
         app.state.page_policy = page_policy(page)

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = Field(
         default=None, description="key for POST /v1/model/retrain; unset disables the route"
     )
+    corrections_dir: Path | None = Field(
+        default=None, description="where the page's corrections go (default: see "
+        "medbrief.locations)"
+    )
+    max_corrections: int = Field(default=1_000, ge=1, description="corrected articles kept")
     train_if_missing: bool = True
     max_body_bytes: int = Field(default=2_000_000, ge=1_000)
     max_paragraphs: int = Field(default=2_000, ge=1)

@@ -30,17 +30,23 @@ from medbrief.model import STAGING_PREFIX, TopicModel, current_version, load_mod
 from medbrief.service.schemas import LabelledArticleIn, RetrainResponse
 
 MIN_HELDOUT_MACRO_F1 = 0.5
-HELDOUT_TOLERANCE = 0.02  # a retrain may score this much below the serving model
+HELDOUT_TOLERANCE = 0.0  # a retrain may score this much below the serving model
 LOCK = ".retrain.lock"
 WORK_PREFIX = ".retrain-"
-# A probe article and the label each paragraph must get (where the model has that label).
+# A probe article and the label each paragraph should get (None: not checked). A new model
+# must label at least PROBE_RIGHT of the checked paragraphs whose labels it has as expected.
 PROBE = (
+    ("Cell therapy sends lupus into remission in a small trial", None),
+    ("In the trial, 12 of 15 patients went into remission after one infusion of the cells, "
+     "and none has relapsed in the year since.", "trial_results"),
+    ("Side effects included fever and a drop in blood pressure in three patients, and two "
+     "needed treatment in hospital.", "risks"),
+    ("Larger trials are planned for next year, and the researchers hope the therapy could "
+     "be approved within five years.", "outlook"),
     ("We use cookies to improve your experience. Accept all cookies to continue.",
      "boilerplate"),
-    ("In the trial, 12 of 15 patients went into remission after one infusion of the cells.",
-     "trial_results"),
-    ("Side effects included fever and a drop in blood pressure in three patients.", "risks"),
 )
+PROBE_RIGHT = 3
 
 
 class RetrainError(Exception):
@@ -76,12 +82,16 @@ def _write_articles(folder: Path, articles: list[dict[str, object]]) -> None:
 
 
 def train_and_validate(
-    data_dir: str, model_dir: str, articles: list[dict[str, object]] | None
+    data_dir: str, model_dir: str, articles: list[dict[str, object]] | None,
+    corrections_dir: str | None = None,
 ) -> dict[str, object]:
     """Runs in a child process: train, check the model, then save it (CURRENT swaps last).
     The caller holds the retrain lock."""
     try:
-        return _train_and_validate(Path(data_dir), Path(model_dir), articles)
+        return _train_and_validate(
+            Path(data_dir), Path(model_dir), articles,
+            Path(corrections_dir) if corrections_dir else None,
+        )
     except LabelFileError as exc:
         # Name the uploaded file as the client named it, never by a server path.
         where = Path(exc.path).name + (f":{exc.line}" if exc.line is not None else "")
@@ -93,7 +103,8 @@ def train_and_validate(
 
 
 def _train_and_validate(
-    data_dir: Path, model_dir: Path, articles: list[dict[str, object]] | None
+    data_dir: Path, model_dir: Path, articles: list[dict[str, object]] | None,
+    corrections_dir: Path | None,
 ) -> dict[str, object]:
     # scikit-learn: only this child process needs it
     from medbrief.training.data import heldout_dirs
@@ -111,11 +122,18 @@ def _train_and_validate(
             data = work / "data"
             data.mkdir()
             _write_articles(data, articles)
-        model = train(data, None, heldout_dirs(data_dir), cross_validation=False)
+        extra, corrections = _corrections(data_dir, corrections_dir, articles is None)
+        serving = _serving(model_dir)
+        model = train(data, None, heldout_dirs(data_dir), cross_validation=False,
+                      extra_dirs=extra)
+        if serving is not None and serving.card.calibration is not None:
+            # No cross-validation here to fit a calibration: keep the serving model's.
+            card = model.card.model_copy(update={"calibration": serving.card.calibration})
+            model = TopicModel(card, model.linear, model.scorer)
         staging = work / "staging"
         save_model(model, staging)
         _probe(load_model(staging))
-        scores = _gate(model, _serving(model_dir))
+        scores = _gate(model, serving)
         previous = current_version(model_dir)
         save_model(model, model_dir)
     finally:
@@ -127,8 +145,25 @@ def _train_and_validate(
         cross_validation_macro_f1=None,
         heldout_macro_f1=scores.get("heldout"),
         heldout=scores,
+        serving_heldout={
+            name: m.macro_f1 for name, m in (serving.card.heldout_sets if serving else {}).items()
+            if name in scores
+        },
+        corrections=corrections,
         seconds=round(time.perf_counter() - started, 2),
     ).model_dump()
+
+
+def _corrections(
+    data_dir: Path, folder: Path | None, wanted: bool
+) -> tuple[list[Path], int]:
+    """The corrections folder to train on beside the data (none when it lies inside the
+    data, which brings its corrections anyway), and how many corrections take part."""
+    if not wanted or folder is None or not folder.is_dir():
+        return [], 0
+    count = len(list(folder.glob("*.labels.jsonl")))
+    inside = folder.resolve().is_relative_to(data_dir.resolve())
+    return ([] if inside or not count else [folder]), count
 
 
 def _serving(model_dir: Path) -> TopicModel | None:
@@ -141,14 +176,15 @@ def _serving(model_dir: Path) -> TopicModel | None:
 
 
 def _probe(model: TopicModel) -> None:
-    """The saved model, loaded back, must label the probe's paragraphs as expected."""
+    """The saved model, loaded back, must label the probe article as expected (all but
+    one of the checked paragraphs whose labels it has)."""
     record = Analyzer(model).analyze("\n\n".join(text for text, _ in PROBE), format="text")
-    wrong = [
-        f"{expected!r} read as {p.label!r}"
-        for p, (_, expected) in zip(record.paragraphs, PROBE, strict=True)
-        if expected in model.labels and p.label != expected
-    ]
-    if len(record.paragraphs) != len(PROBE) or wrong:
+    if len(record.paragraphs) != len(PROBE):
+        raise RetrainError("the new model does not read the probe article")
+    checked = [(p, expected) for p, (_, expected) in zip(record.paragraphs, PROBE, strict=True)
+               if expected is not None and expected in model.labels]
+    wrong = [f"{expected!r} read as {p.label!r}" for p, expected in checked if p.label != expected]
+    if len(checked) - len(wrong) < min(PROBE_RIGHT, len(checked)):
         raise RetrainError(f"the new model fails the probe article: {'; '.join(wrong)}")
 
 
@@ -181,9 +217,12 @@ def _gate(model: TopicModel, serving: TopicModel | None) -> dict[str, float]:
 class Retrainer:
     """Runs one retrain at a time in a child process so serving never waits on it."""
 
-    def __init__(self, data_dir: Path, model_dir: Path) -> None:
+    def __init__(
+        self, data_dir: Path, model_dir: Path, corrections_dir: Path | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.model_dir = model_dir
+        self.corrections_dir = corrections_dir
         self._lock = asyncio.Lock()
 
     @property
@@ -201,7 +240,7 @@ class Retrainer:
                     try:
                         result = await loop.run_in_executor(
                             pool, train_and_validate, str(self.data_dir), str(self.model_dir),
-                            payload,
+                            payload, str(self.corrections_dir) if self.corrections_dir else None,
                         )
                     except (MedbriefError, ValueError, RetrainError) as exc:
                         raise RetrainError(str(exc)) from exc

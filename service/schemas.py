@@ -103,6 +103,34 @@ class RetrainRequest(BaseModel):
         return articles
 
 
+class CorrectionIn(BaseModel):
+    """An article with its paragraphs' labels as a reviewer corrected them."""
+
+    paragraphs: list[LabelledParagraph] = Field(min_length=1)
+    source: str | None = Field(default=None, max_length=2000, description="where it came from")
+
+
+class CorrectionSaved(BaseModel):
+    """Where a correction went."""
+
+    name: str
+    paragraphs: int
+    corrections: int = Field(description="corrected articles saved in all")
+
+
+class CorrectionSummary(BaseModel):
+    name: str
+    paragraphs: int
+    labels: dict[str, int]
+
+
+class CorrectionList(BaseModel):
+    """The corrected articles the service holds."""
+
+    folder: str
+    corrections: list[CorrectionSummary]
+
+
 class RetrainResponse(BaseModel):
     """The outcome of a retrain that was swapped in."""
 
@@ -114,6 +142,10 @@ class RetrainResponse(BaseModel):
     heldout: dict[str, float] = Field(
         default_factory=dict, description="macro-F1 on each held-out folder, by name"
     )
+    serving_heldout: dict[str, float] = Field(
+        default_factory=dict, description="the model it replaced, on the same folders"
+    )
+    corrections: int = Field(default=0, description="corrected articles it learned from")
     seconds: float
 
 

@@ -189,3 +189,116 @@ def test_the_evaluation_report_renders_with_its_figures(
     shot = ARTIFACTS / "report.png"
     driver.save_screenshot(str(shot))  # type: ignore[attr-defined]
     assert shot.stat().st_size > 10_000
+
+
+def start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """The service on a free port with these settings; waits until it is ready."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "medbrief.service.app:app", "--port", str(port)],
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.terminate()
+    pytest.fail("the server did not become ready")
+
+
+def test_review_correct_save_retrain_and_see_the_new_model_serve(
+    browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from medbrief.training.data import heldout_dirs
+    from medbrief.training.train import train
+
+    # The service's data: written articles and a held-out folder. The serving model learnt
+    # from a third of them, so a retrain on all of them (and two corrections) does better.
+    data, few, models = tmp_path / "data", tmp_path / "few", tmp_path / "models"
+    shutil.copytree(HELDOUT, data / "heldout")
+    names = sorted({p.name.split(".")[0] for p in SEEDS.glob("*.labels.jsonl")})
+    for k, name in enumerate(names):
+        for file in SEEDS.glob(f"{name}.*"):
+            shutil.copy(file, data / file.name)
+            if k % 3 == 0:
+                few.mkdir(exist_ok=True)
+                shutil.copy(file, few / file.name)
+    train(few, models, heldout_dirs(data), cross_validation=False)
+    env = {"MEDBRIEF_MODEL_DIR": str(models), "MEDBRIEF_DATA_DIR": str(data),
+           "MEDBRIEF_CORRECTIONS_DIR": str(tmp_path / "corrections"),
+           "MEDBRIEF_ADMIN_KEY": "review-key", "MEDBRIEF_RELOAD_SECONDS": "0.2",
+           "MEDBRIEF_TRAIN_IF_MISSING": "0"}
+    process, url = start(env)
+    driver = browser
+    try:
+        old = httpx.get(f"{url}/v1/model").json()["version"]
+        driver.get(url + "/")  # type: ignore[attr-defined]
+        text = (SEEDS / "003_d68301345416b06b.txt").read_text()
+        driver.execute_script(  # type: ignore[attr-defined]
+            "const t = document.getElementById('text'); t.value = arguments[0];", text)
+        driver.find_element(By.ID, "go").click()  # type: ignore[attr-defined]
+        wait_for_result(driver)
+        marks = driver.find_elements(By.CSS_SELECTOR, "#paragraphs mark")  # type: ignore[attr-defined]
+        summary = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#summary li")]  # type: ignore[attr-defined]
+        assert len(marks) == len(summary) and all(s.startswith(m.text) for m, s in
+                                                   zip(marks, summary, strict=True))
+        paragraphs = driver.find_elements(By.CSS_SELECTOR, "#paragraphs .para")  # type: ignore[attr-defined]
+        for index, label in ((1, "outlook"), (2, "risks")):
+            paragraphs[index].click()
+            why = paragraphs[index].find_element(By.CSS_SELECTOR, ".why")
+            assert "Why" in why.text
+            Select(why.find_element(By.TAG_NAME, "select")).select_by_value(label)
+        assert "2 label(s) changed" in driver.find_element(By.ID, "changed").text  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "save").click()  # type: ignore[attr-defined]
+        WebDriverWait(driver, 10).until(
+            lambda d: "Saved as" in d.find_element(By.ID, "reviewed").text)
+        driver.find_element(By.ID, "key").send_keys("review-key")  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "retrain").click()  # type: ignore[attr-defined]
+        WebDriverWait(driver, 120).until(
+            lambda d: "live" in d.find_element(By.ID, "retrained").text
+            or "Not" in d.find_element(By.ID, "retrained").text)
+        shown = driver.find_element(By.ID, "retrained").text  # type: ignore[attr-defined]
+        assert "is live, trained with 1 correction(s)" in shown and "(was " in shown, shown
+        new = httpx.get(f"{url}/v1/model").json()["version"]
+        assert new != old and new in shown
+        assert httpx.post(f"{url}/v1/analyze", json={"text": text}).json()["model"][
+            "version"] == new
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "review.png"))  # type: ignore[attr-defined]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    # The correction outlives the service; a retrain that would lower the held-out figures
+    # (poisoned corrections) is refused, and the page says why.
+    process, url = start(env)
+    try:
+        saved = httpx.get(f"{url}/v1/corrections").json()["corrections"]
+        assert len(saved) == 1 and saved[0]["labels"]["risks"] >= 1
+        from medbrief.training.data import load_dir
+
+        for article in load_dir(data)[:40]:  # every paragraph of 40 articles called outlook
+            poisoned = [{"text": t, "label": "outlook"} for t in article.texts]
+            assert httpx.post(f"{url}/v1/corrections", json={"paragraphs": poisoned}
+                              ).status_code == 201
+        serving = httpx.get(f"{url}/v1/model").json()["version"]
+        driver.get(url + "/")  # type: ignore[attr-defined]
+        driver.execute_script(  # type: ignore[attr-defined]
+            "document.getElementById('text').value = arguments[0];", text)
+        driver.find_element(By.ID, "go").click()  # type: ignore[attr-defined]
+        wait_for_result(driver)
+        driver.find_element(By.ID, "key").send_keys("review-key")  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "retrain").click()  # type: ignore[attr-defined]
+        WebDriverWait(driver, 120).until(
+            lambda d: "Not retrained" in d.find_element(By.ID, "retrained").text)
+        assert "below" in driver.find_element(By.ID, "retrained").text  # type: ignore[attr-defined]
+        assert httpx.get(f"{url}/v1/model").json()["version"] == serving
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

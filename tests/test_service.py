@@ -558,3 +558,35 @@ def test_an_unsupported_content_type_lists_the_accepted_ones(client: TestClient)
     assert all(kind in response.json()["detail"]
                for kind in ("application/json", "text/plain", "text/markdown", "text/html"))
 
+
+
+def test_corrections_are_saved_listed_exported_and_bounded(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    from medbrief.training.data import load_dir
+
+    folder = tmp_path / "corrections"
+    app = create_app(Settings(model_dir=model_dir, corrections_dir=folder, max_corrections=2,
+                              train_if_missing=False))
+    rows = [{"text": "Accept cookies to read on.", "label": "boilerplate"},
+            {"text": "Nine of ten patients improved in the trial.", "label": "trial_results"}]
+    with TestClient(app) as c:
+        saved = c.post("/v1/corrections", json={"paragraphs": rows})
+        assert saved.status_code == 201 and saved.json()["corrections"] == 1
+        again = c.post("/v1/corrections", json={"paragraphs": rows})  # the same article
+        assert again.json()["name"] == saved.json()["name"] and again.json()["corrections"] == 1
+        other = [{**row, "text": row["text"] + " Again."} for row in rows]
+        assert c.post("/v1/corrections", json={"paragraphs": other}).status_code == 201
+        third = [{**row, "text": row["text"] + " Third."} for row in rows]
+        assert error_of(c.post("/v1/corrections", json={"paragraphs": third})) == (
+            507, "corrections_full")
+        listed = c.get("/v1/corrections").json()
+        assert [x["paragraphs"] for x in listed["corrections"]] == [2, 2]
+        lines = c.get("/v1/corrections/export").text.splitlines()
+        assert rows in [json.loads(line)["paragraphs"] for line in lines]
+        tasks = c.get("/v1/corrections/export?format=labelstudio").json()
+    (tmp_path / "ls").mkdir()
+    (tmp_path / "ls" / "export.json").write_text(json.dumps(tasks))
+    assert sorted(a.labels for a in load_dir(tmp_path / "ls")) == [
+        ("boilerplate", "trial_results")] * 2
+    assert len(load_dir(folder)) == 2, "the saved corrections are labelled articles"

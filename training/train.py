@@ -192,13 +192,17 @@ def train(
     heldout_dirs: Sequence[Path] = (),
     options: TrainingOptions | None = None,
     cross_validation: bool = True,
+    extra_dirs: Sequence[Path] = (),
 ) -> TopicModel:
     """Train on the articles of ``data_dir`` and its subfolders (but the held-out ones),
-    score it by grouped cross-validation and on each of ``heldout_dirs``, and (when
-    ``out_dir`` is given) save it atomically."""
+    and of ``extra_dirs`` (corrections kept elsewhere), score it by grouped
+    cross-validation and on each of ``heldout_dirs``, and (when ``out_dir`` is given) save
+    it atomically."""
     options = options or TrainingOptions()
     started = time.perf_counter()
     articles = load_dir(data_dir, nested=True)
+    for extra in extra_dirs:
+        articles += load_dir(extra)
     labels = label_set(articles)
     if len(labels) < 2:
         raise LabelFileError(
