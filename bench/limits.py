@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,7 @@ from medbrief.errors import InputTooLarge  # noqa: E402
 from medbrief.ingest import read_article  # noqa: E402
 from medbrief.model import MODEL_FILE, current_version  # noqa: E402
 from medbrief.training.train import train  # noqa: E402
-from tests.test_reliability import big_page  # noqa: E402
+from tests.test_reliability import big_page, zipped  # noqa: E402
 
 
 def cpu(work: object) -> tuple[float, object]:
@@ -141,13 +140,6 @@ def fuzz() -> None:
 
 
 def special_cases() -> list[bytes]:
-    def zipped(members: dict[str, bytes]) -> bytes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in members.items():
-                archive.writestr(name, data)
-        return buffer.getvalue()
-
     empty = io.BytesIO()
     np.savez(empty)
     deep = '{"format": "medbrief-model/1", "objects": {"x": ' + '{"list": [' * 20_000

@@ -24,16 +24,22 @@ from medbrief.errors import ModelError
 PACKAGED = Path(__file__).resolve().parent / "data"  # built into the wheel by setup.py
 
 
-def model_dir() -> Path:
-    """The folder models are written to and looked for in first."""
-    given = os.environ.get("MEDBRIEF_MODEL_DIR")
+def _chosen(variable: str, clone: Path, here: Path, user: str) -> Path:
+    """The folder the environment variable names; else ``here`` when the current folder
+    has ``clone`` (a clone of the project); else ``user`` in the user data folder."""
+    given = os.environ.get(variable)
     if given:
         return Path(given)
-    if Path("models").is_dir():
-        return Path("models")
+    if clone.is_dir():
+        return here
     import platformdirs
 
-    return platformdirs.user_data_path("medbrief") / "models"
+    return platformdirs.user_data_path("medbrief") / user
+
+
+def model_dir() -> Path:
+    """The folder models are written to and looked for in first."""
+    return _chosen("MEDBRIEF_MODEL_DIR", Path("models"), Path("models"), "models")
 
 
 def packaged_model() -> Path | None:
@@ -72,12 +78,8 @@ def data_dir() -> Path:
 
 
 def corrections_dir() -> Path:
-    """Where the web page's corrections are saved as labelled articles."""
-    given = os.environ.get("MEDBRIEF_CORRECTIONS_DIR")
-    if given:
-        return Path(given)
-    if Path("seeds").is_dir():
-        return Path("seeds") / "corrections"
-    import platformdirs
-
-    return platformdirs.user_data_path("medbrief") / "corrections"
+    """Where the web page's corrections are saved as labelled articles (in a clone, within
+    ``seeds/`` even before the first one is saved)."""
+    return _chosen(
+        "MEDBRIEF_CORRECTIONS_DIR", Path("seeds"), Path("seeds") / "corrections", "corrections"
+    )

@@ -86,8 +86,11 @@ def test_models_are_written_to_the_user_data_folder_outside_a_clone(
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
     assert locations.model_dir() == tmp_path / "data" / "medbrief" / "models"
-    (tmp_path / "models").mkdir()  # a clone of the project has one
+    assert locations.corrections_dir() == tmp_path / "data" / "medbrief" / "corrections"
+    (tmp_path / "models").mkdir()  # a clone of the project has these
+    (tmp_path / "seeds").mkdir()
     assert locations.model_dir() == Path("models")
+    assert locations.corrections_dir() == Path("seeds") / "corrections"
     monkeypatch.setenv("MEDBRIEF_MODEL_DIR", str(tmp_path / "mine"))
     assert locations.model_dir() == tmp_path / "mine"
 
