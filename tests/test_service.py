@@ -53,6 +53,21 @@ def keyed_client(model_dir: Path) -> Iterator[TestClient]:
         yield c
 
 
+# The tiny corpus as a retrain request uploads it.
+TINY_ARTICLES = [
+    {"name": f"art{i}", "paragraphs": [{"text": t, "label": lab} for t, lab in rows]}
+    for i, rows in enumerate(TINY)
+]
+
+
+def copied(model_dir: Path, to: Path) -> Path:
+    """A copy of the session's model folder that a retrain may write into."""
+    import shutil
+
+    shutil.copytree(model_dir, to)
+    return to
+
+
 def error_of(response: object) -> tuple[int, str]:
     body = response.json()  # type: ignore[attr-defined]
     assert set(body) == {"detail", "code"} and body["detail"]
@@ -364,10 +379,7 @@ def test_not_ready_until_a_model_exists(tmp_path: Path) -> None:
 def test_retrain_swaps_in_a_new_model_and_a_failed_one_keeps_the_old(
     tmp_path: Path, model_dir: Path
 ) -> None:
-    import shutil
-
-    models = tmp_path / "models"
-    shutil.copytree(model_dir, models)
+    models = copied(model_dir, tmp_path / "models")
     data = tmp_path / "data"
     data.mkdir()
     for i, rows in enumerate(TINY):  # a held-out folder sharing the new label set
@@ -381,10 +393,7 @@ def test_retrain_swaps_in_a_new_model_and_a_failed_one_keeps_the_old(
             reload_seconds=0.2,
         )
     )
-    articles = [
-        {"name": f"art{i}", "paragraphs": [{"text": t, "label": lab} for t, lab in rows]}
-        for i, rows in enumerate(TINY)
-    ]
+    articles = TINY_ARTICLES
     with TestClient(app) as c:
         old = c.get("/v1/model").json()["version"]
         assert error_of(c.post("/v1/model/retrain", headers={"x-admin-key": "wrong"})) == (
@@ -472,19 +481,13 @@ def test_a_second_retrain_is_refused_while_one_holds_the_lock(
 def test_the_retrain_gate_is_never_skipped_and_errors_name_no_server_paths(
     tmp_path: Path, model_dir: Path
 ) -> None:
-    import shutil
-
-    models = tmp_path / "models"
-    shutil.copytree(model_dir, models)
+    models = copied(model_dir, tmp_path / "models")
     (models / ".staging-leftover").mkdir()  # left by a retrain killed while saving
     (models / ".retrain-999").mkdir()
     data = tmp_path / "data"
     app = create_app(Settings(model_dir=models, data_dir=data, admin_key=SecretStr(ADMIN),
                               train_if_missing=False))
-    articles = [
-        {"name": f"art{i}", "paragraphs": [{"text": t, "label": lab} for t, lab in rows]}
-        for i, rows in enumerate(TINY)
-    ]
+    articles = TINY_ARTICLES
     key = {"x-admin-key": ADMIN}
     with TestClient(app) as c:
         data.mkdir()
