@@ -39,17 +39,21 @@ Larger trials are planned for next year.
 TEXT
 
 echo "== medbrief summarize"
-run medbrief summarize a.txt | head -5
+run medbrief summarize a.txt > summary.txt
+head -5 summary.txt
 echo "== medbrief tag"
 run medbrief tag a.txt -o tagged.jsonl
 test "$(wc -l < tagged.jsonl)" -eq 1
 echo "== python -c ... medbrief.analyze"
 run python -c "import medbrief; print(medbrief.analyze(open('a.txt').read()).summary)"
 echo "== medbrief train --out (from the labelled articles built into the package)"
-run medbrief train --out trained --no-cv | head -2
+# Whole outputs go to files first: `| head` would close the pipe on a command still writing.
+run medbrief train --out trained --no-cv > train.log
+head -2 train.log
 test -f trained/CURRENT
 echo "== medbrief evaluate"
-run medbrief evaluate --model trained | grep -E "^model|macro-F1"
+run medbrief evaluate --model trained > evaluate.log
+grep -E "^model|macro-F1" evaluate.log
 echo "== medbrief serve and one request"
 PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 run medbrief serve --port "$PORT" > serve.log 2>&1 &
@@ -59,7 +63,8 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 curl -sf -X POST "http://127.0.0.1:$PORT/v1/summarize" -H 'content-type: text/plain' \
-     --data-binary @a.txt | head -c 300; echo
+     --data-binary @a.txt -o answer.json
+head -c 300 answer.json; echo
 kill $SERVER; SERVER=
 echo "== the README's Python examples"
 run python "$ROOT/scripts/readme_examples.py" "$ROOT/README.md" > examples.py
