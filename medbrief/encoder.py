@@ -243,6 +243,12 @@ class SentenceEncoder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         # Models saved before the ONNX backend existed were fitted on torch embeddings.
         self.__dict__.update({"backend": "torch", **state})
         # A fitted encoder being loaded (a saved model, a worker) brings its weights into the
-        # process cache now, so a service pays the load at start-up, not on a request.
-        if "dim_" in state:
-            load_encoder(self.model_path, self.backend)
+        # process cache now, so a service pays the load at start-up, not on a request. A
+        # fine-tuned one names its folder relative to the model version: ``load_model``
+        # resolves it and then loads.
+        if "dim_" in state and (self.model_path is None or Path(self.model_path).is_absolute()):
+            self.load()
+
+    def load(self) -> None:
+        """Bring this encoder's weights into the process cache."""
+        load_encoder(self.model_path, self.backend)

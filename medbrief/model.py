@@ -24,6 +24,8 @@ CARD_FILE = "card.json"
 POINTER = "CURRENT"
 KEEP_VERSIONS = 3
 STAGING_PREFIX = ".staging-"
+# A fine-tuned sentence encoder travels with its model, in this folder of the version.
+ENCODER_FOLDER = "encoder"
 
 
 class Part(Protocol):
@@ -174,7 +176,21 @@ def save_model(model: TopicModel, root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
     try:
-        persist.dump({"linear": model.linear, "scorer": model.scorer}, staging / MODEL_FILE)
+        shipped = _own_encoders(model.linear)
+        if len(shipped) > 1:
+            raise ValueError("a model can carry one encoder folder of its own")
+        for encoder in shipped:
+            shutil.copytree(encoder.model_path, staging / ENCODER_FOLDER)
+        # The saved model names its encoder folder relative to the version (load_model
+        # resolves it); the model in memory keeps reading the folder it was trained with.
+        paths = [encoder.model_path for encoder in shipped]
+        try:
+            for encoder in shipped:
+                encoder.model_path = ENCODER_FOLDER
+            persist.dump({"linear": model.linear, "scorer": model.scorer}, staging / MODEL_FILE)
+        finally:
+            for encoder, path in zip(shipped, paths, strict=True):
+                encoder.model_path = path
         (staging / CARD_FILE).write_text(model.card.model_dump_json(indent=2) + "\n")
         final = root / model.version
         if final.exists():
@@ -240,9 +256,30 @@ def load_model(root: Path) -> TopicModel:
         raise ModelError(f"{folder}: {MODEL_FILE} does not hold a classifier for {card.labels}")
     if scorer is not None and not isinstance(scorer, SentenceWeights):
         raise ModelError(f"{folder}: the summary scorer is not a sentence scorer")
+    for encoder in _own_encoders(linear, relative=True):
+        if encoder.model_path != ENCODER_FOLDER or not (folder / ENCODER_FOLDER).is_dir():
+            raise ModelError(f"{folder}: the model's encoder folder is not {ENCODER_FOLDER}/")
+        encoder.model_path = str(folder / ENCODER_FOLDER)
+        try:
+            encoder.load()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelError(f"{folder}: cannot load its encoder ({exc})") from exc
     model = TopicModel(card, linear, scorer)
     _probe(model, folder)
     return model
+
+
+def _own_encoders(linear: Classifier, relative: bool = False) -> list[Any]:
+    """The sentence encoders of a classifier that read a folder of their own (a fine-tuned
+    one) rather than the bundled model: with ``relative``, those a loaded model names
+    relative to its version folder."""
+    linears = [linear.first, linear.second] if isinstance(linear, CascadeModel) else [linear]
+    found = []
+    for part in (p for one in linears for p in one.parts):
+        path = getattr(getattr(part, "transformer", None), "model_path", None)
+        if isinstance(path, str) and Path(path).is_absolute() != relative:
+            found.append(part.transformer)  # type: ignore[attr-defined]
+    return found
 
 
 PROBE = ("We use cookies on this site.", "Nine of twelve patients improved in the trial.")

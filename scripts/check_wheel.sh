@@ -27,7 +27,8 @@ echo "installed: medbrief $(du -sk "$SITE/medbrief" | cut -f1) KB; the whole ven
 # A clean environment: no MEDBRIEF_* variables, a new home (the user data folder is in it).
 mkdir -p "$WORK/home" "$WORK/run"
 cd "$WORK/run"
-run() { env -i PATH="$WORK/venv/bin:/usr/bin:/bin" HOME="$WORK/home" LANG=C.UTF-8 "$@"; }
+CLEAN=(env -i PATH="$WORK/venv/bin:/usr/bin:/bin" HOME="$WORK/home" LANG=C.UTF-8)
+run() { "${CLEAN[@]}" "$@"; }
 cat > a.txt <<'TEXT'
 CAR-T therapy resets the immune system of people with lupus
 
@@ -56,7 +57,9 @@ run medbrief evaluate --model trained > evaluate.log
 grep -E "^model|macro-F1" evaluate.log
 echo "== medbrief serve and one request"
 PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-run medbrief serve --port "$PORT" > serve.log 2>&1 &
+# exec: $! is then the server itself (a function in the background would be a subshell
+# around it, and killing that would leave the server running).
+(exec "${CLEAN[@]}" medbrief serve --port "$PORT") > serve.log 2>&1 &
 SERVER=$!
 for _ in $(seq 1 300); do
   curl -sf "http://127.0.0.1:$PORT/readyz" > /dev/null && break

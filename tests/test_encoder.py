@@ -96,7 +96,7 @@ def test_neighbours_are_added_within_an_article_only() -> None:
 
 
 def test_encoder_pipeline_trains_saves_small_and_round_trips(tmp_path: Path) -> None:
-    assert FEATURE_SETS == ("light", "encoder", "both", "cascade")
+    assert FEATURE_SETS == ("light", "encoder", "both", "cascade", "tuned")
     data = tiny_corpus(tmp_path / "data")
     trained = train(
         data, tmp_path / "models", options=TrainingOptions(features="encoder"),

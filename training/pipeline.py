@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -13,21 +14,32 @@ from medbrief.encoder import SentenceEncoder
 from medbrief.features import samples
 from medbrief.model import LinearModel, Part, TransformedPart
 from medbrief.training.estimators import ContextTfidf, LayoutFeatures
+from medbrief.training.finetune import TUNED_MAX_LENGTH
 from medbrief.training.options import TrainingOptions
 
 
-def build_pipeline(options: TrainingOptions) -> Pipeline:
-    """An unfitted pipeline: features, then one class-balanced logistic regression per label."""
+def build_pipeline(options: TrainingOptions, tuned_encoder: Path | None = None) -> Pipeline:
+    """An unfitted pipeline: features, then one class-balanced logistic regression per label.
+    The ``tuned`` set reads the paragraphs with ``tuned_encoder``, an encoder folder that
+    ``training.finetune`` fine-tuned on the same articles."""
     if options.features == "cascade":
         raise ValueError("a cascade is two pipelines: build one per stage (options.stage)")
+    if (options.features == "tuned") != (tuned_encoder is not None):
+        raise ValueError("the tuned set, and only it, needs its fine-tuned encoder folder")
     parts: list[tuple[str, object]] = []
     weights = {"layout": options.layout_weight}
-    if options.features in ("light", "both"):
+    if options.features in ("light", "both", "tuned"):
         words = ContextTfidf(context_weight=options.context_weight, min_df=options.min_df)
         parts.append(("words", words))
         weights["words"] = 1.0
     if options.features in ("encoder", "both"):
         parts.append(("encoder", SentenceEncoder(context_weight=options.context_weight)))
+        weights["encoder"] = options.encoder_weight
+    if tuned_encoder is not None:
+        encoder = SentenceEncoder(
+            str(tuned_encoder), context_weight=options.context_weight, max_length=TUNED_MAX_LENGTH
+        )
+        parts.append(("encoder", encoder))
         weights["encoder"] = options.encoder_weight
     parts.append(("layout", LayoutFeatures()))
     features = FeatureUnion(parts, transformer_weights=weights)

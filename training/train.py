@@ -44,6 +44,7 @@ from medbrief.training.data import (
     load_references,
 )
 from medbrief.training.evaluate import evaluate_dir, group_folds, score
+from medbrief.training.finetune import FineTuning, tuned_encoder
 from medbrief.training.options import TrainingOptions
 from medbrief.training.outlets import outlet
 from medbrief.training.pipeline import build_pipeline, linear_model
@@ -66,10 +67,14 @@ def training_matrix(
     return X, y, groups
 
 
-def fit(articles: Sequence[LabelledArticle], options: TrainingOptions) -> Pipeline:
-    """A pipeline fitted on every paragraph of the articles."""
+def fit(
+    articles: Sequence[LabelledArticle], options: TrainingOptions,
+    tuned_encoder: Path | None = None,
+) -> Pipeline:
+    """A pipeline fitted on every paragraph of the articles (for the tuned set, with the
+    encoder fine-tuned on them)."""
     X, y, _ = training_matrix(articles)
-    return build_pipeline(options).fit(X, y)
+    return build_pipeline(options, tuned_encoder).fit(X, y)
 
 
 def fit_classifier(
@@ -77,7 +82,13 @@ def fit_classifier(
     threshold: float | None = None,
 ) -> Classifier:
     """The saved form of a classifier fitted on every paragraph: one linear model, or for
-    the cascade set its two stages and ``threshold``."""
+    the cascade set its two stages and ``threshold``. The tuned set fine-tunes its encoder
+    first (or finds it in the cache: ``training.finetune.tuned_encoder``)."""
+    if options.features == "tuned":
+        texts, y, _ = training_matrix(articles)
+        recipe = FineTuning(epochs=options.epochs)
+        encoder = tuned_encoder([s.text for s in texts], y, digest(articles), recipe)
+        return linear_model(fit(articles, options, encoder), labels)
     if options.features != "cascade":
         return linear_model(fit(articles, options), labels)
     if threshold is None:
@@ -213,6 +224,10 @@ def train(
     cascade = None
     if options.features == "cascade":
         cascade, probabilities = cascade_threshold(articles, options, labels, cross_validation)
+    elif options.features == "tuned":
+        # Each fold would need a fine-tune of its own (minutes each): the card has the
+        # held-out sets' figures, and no calibration.
+        log.info("the tuned set is not cross-validated")
     elif cross_validation and len({a.group for a in articles}) >= 3:
         probabilities = cross_validate(articles, options)
     cv = cv_real = calibration = None
