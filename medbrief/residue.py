@@ -4,7 +4,8 @@ LABELLING.md (rules 8 and 20) calls all of it boilerplate. The classifier learns
 it; the patterns here catch the kinds no summary may ever quote whatever the classifier
 says: everything after a press release's end marker, "About <organisation>" sections,
 forward-looking-statement notices, media contacts, credits, captions, copyright lines,
-sign-up and follow prompts, editors' notes.
+sign-up and follow prompts, editors' notes, teasers that end by sending the reader to
+another page ("Read more", "See photos").
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ _PARAGRAPH_ANYWHERE = re.compile(
     _I,
 )
 _PARAGRAPH_HINTS = ("forward", "harbor", "litigation", "editing by", "photo", "reserved")
+# A teaser for another page: a short paragraph that ends by sending the reader there
+# ("... a small but growing number of hospitals offer it. See photos.", "<headline> Read
+# more"). Short: a whole article scraped as one paragraph may end with a prompt too.
+TEASER_MAX_WORDS = 80
+_TEASER_END = re.compile(
+    r"(?:\bRead more|\bSee (?:more |the )?(?:photos?|pictures|videos?|gallery|slideshow)"
+    r"|\bWatch(?: the)? video|\bView (?:the )?(?:gallery|photos|slideshow))\W{0,3}$",
+    _I,
+)
 # Sentences a summary never quotes, even from a paragraph that is otherwise content. The
 # pattern runs only on a sentence holding one of _SENTENCE_HINTS (as a word), "@", "©" or
 # "www": most sentences hold none, and the test of their words costs far less.
@@ -110,6 +120,8 @@ def residue_paragraphs(texts: Sequence[str]) -> list[bool]:
 
 def _is_residue_paragraph(text: str) -> bool:
     if _PARAGRAPH_START.match(text):
+        return True
+    if _TEASER_END.search(text[-40:]) and len(text.split()) <= TEASER_MAX_WORDS:
         return True
     lowered = text.lower()
     return any(hint in lowered for hint in _PARAGRAPH_HINTS) and bool(

@@ -121,11 +121,21 @@ def test_an_about_organisation_section_is_residue_up_to_the_next_heading() -> No
         "Photo: Gregory Bull, AP",
         "Sign up for our weekly health newsletter.",
         "Editor's note: This story was first published in May.",
+        "A woman travelled hundreds of miles for a delicate operation to replace lymph nodes "
+        "lost in cancer surgery. A small but growing number of hospitals offer it. See photos.",
+        "Nearly all men over 60 are eligible for statins, analysis suggests Read more",
     ],
 )
 def test_residue_paragraphs_on_their_own(text: str) -> None:
     story = ["Nine of ten patients improved in the study, the researchers reported.", text]
     assert residue_paragraphs(story) == [False, True]
+
+
+def test_a_long_paragraph_ending_in_a_prompt_is_not_a_teaser() -> None:
+    # A whole article scraped as one paragraph may end with the page's "Read more".
+    article = " ".join(["Nine of ten patients improved in the study, the team reported."] * 12)
+    assert residue_paragraphs([article + " Read more"]) == [False]
+    assert residue_paragraphs(["The photos show the new device. See photos."]) == [True]
 
 
 @pytest.mark.parametrize(
