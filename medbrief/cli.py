@@ -344,6 +344,12 @@ def train(
         raise click.BadParameter(str(exc), param_hint=hint) from exc
     data = data or locations.data_dir()
     out = out or locations.model_dir()
+    if features == "tuned":
+        # Minutes of work: its progress is shown without --verbose.
+        logging.getLogger("medbrief.training.finetune").setLevel(logging.INFO)
+        click.echo("fine-tuning the sentence encoder first (about 5 minutes an epoch for "
+                   "10,000 paragraphs on two cores, unless this data was fine-tuned before)",
+                   err=True)
     try:
         model = run(data, out, heldout or heldout_dirs(data), options,
                     cross_validation=not no_cv)

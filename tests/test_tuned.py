@@ -84,7 +84,9 @@ def test_a_tuned_model_without_its_encoder_folder_is_refused(tmp_path: Path) -> 
         load_model(tmp_path / "models")
 
 
-def test_cli_trains_tuned_and_refuses_bad_epochs(tmp_path: Path) -> None:
+def test_cli_trains_tuned_shows_progress_and_refuses_bad_epochs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     data = tiny_corpus(tmp_path / "data")
     bad = CliRunner().invoke(main, ["train", "--data", str(data), "--features", "tuned",
                                     "--epochs", "0", "--out", str(tmp_path / "m")])
@@ -93,5 +95,7 @@ def test_cli_trains_tuned_and_refuses_bad_epochs(tmp_path: Path) -> None:
     done = CliRunner().invoke(main, ["train", "--data", str(data), "--features", "tuned",
                                      "--epochs", "3", "--out", str(tmp_path / "m")])
     assert done.exit_code == 0, done.output
+    assert "fine-tuning the sentence encoder first" in done.stderr
+    assert "fine-tuning the encoder: step" in caplog.text, "no progress without --verbose"
     assert f"labels {', '.join(sorted({lab for rows in TINY for _, lab in rows}))}" in done.output
     assert load_model(tmp_path / "m").card.features == "tuned"
