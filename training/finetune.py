@@ -26,6 +26,7 @@ import numpy as np
 
 from medbrief.encoder import bundled_model_path
 from medbrief.encoder_onnx import cache_root, pretrained
+from medbrief.errors import ModelError
 
 log = logging.getLogger(__name__)
 # Paragraph tokens the tuned encoder reads, in training and after: twice the bundled
@@ -65,6 +66,11 @@ def tuned_encoder(
     try:
         fine_tune(texts, labels, staging, recipe)
         os.replace(staging, folder)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (folder / "config.json").is_file():
+            raise
+        # Another training run fine-tuned the same data meanwhile: use its copy.
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -76,8 +82,13 @@ def fine_tune(
 ) -> Path:
     """Fine-tune the bundled encoder on ``texts`` and their ``labels``; save it to ``out``
     (config, weights, tokenizer) and return ``out``."""
-    import torch
-    from transformers import AutoTokenizer
+    try:
+        import torch
+        from transformers import AutoTokenizer
+    except ImportError as exc:
+        raise ModelError(
+            "the tuned features need the optional extra: pip install 'medbrief[encoder]'"
+        ) from exc
 
     if len(texts) != len(labels) or not texts:
         raise ValueError("fine-tuning needs one label per paragraph, and paragraphs")
