@@ -16,6 +16,7 @@ from medbrief.cli import main
 from medbrief.encoder import SentenceEncoder, bundled_model_path
 from medbrief.errors import ModelError
 from medbrief.model import ENCODER_FOLDER, MODEL_FILE, TransformedPart, load_model
+from medbrief.training.finetune import KEEP_CACHED
 from medbrief.training.options import TrainingOptions
 from medbrief.training.train import train
 from tests.test_training import TINY, tiny_corpus
@@ -75,6 +76,21 @@ def test_same_data_and_recipe_reuse_the_cached_fine_tune(
     train(data, None, options=TrainingOptions(features="tuned", epochs=2.0))
     assert len(list((own_cache / "tuned").iterdir())) == 2, "another recipe, another fine-tune"
     assert not [p for p in (own_cache / "tuned").iterdir() if p.name.startswith(".")]
+
+
+def test_the_cache_keeps_the_most_recently_used_fine_tunes(
+    tmp_path: Path, own_cache: Path
+) -> None:
+    data = tiny_corpus(tmp_path / "data")
+    used = {}
+    for epochs in (1.0, 2.0, 3.0):
+        used[epochs] = encoder_of(train(data, None, options=TrainingOptions(
+            features="tuned", epochs=epochs))).model_path
+    train(data, None, options=TrainingOptions(features="tuned", epochs=1.0))  # used again
+    train(data, None, options=TrainingOptions(features="tuned", epochs=4.0))
+    kept = {str(p) for p in (own_cache / "tuned").iterdir()}
+    assert len(kept) == KEEP_CACHED == 3
+    assert used[1.0] in kept and used[3.0] in kept and used[2.0] not in kept
 
 
 def test_a_tuned_model_without_its_encoder_folder_is_refused(tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 TUNED_MAX_LENGTH = 128
 # Bump when the recipe or the code below changes what a fine-tune makes.
 RECIPE_VERSION = 1
+# Fine-tunes kept in the cache (88 MB each), the most recently used first.
+KEEP_CACHED = 3
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def tuned_encoder(
     folder = cache_root() / "tuned" / key
     if (folder / "config.json").is_file():
         log.info("fine-tuned encoder for these articles found in %s", folder)
+        os.utime(folder)  # recently used: the last to be pruned
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
@@ -74,7 +77,19 @@ def tuned_encoder(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    _prune(folder.parent)
     return folder
+
+
+def _prune(cache: Path) -> None:
+    """Keep the KEEP_CACHED most recently used fine-tunes (staging folders are left to
+    the runs that own them)."""
+    tuned = sorted(
+        (p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime, reverse=True,
+    )
+    for old in tuned[KEEP_CACHED:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def fine_tune(
