@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from medbrief.encoder import bundled_model_path
 from medbrief.encoder_onnx import cache_root, pretrained
 from medbrief.errors import ModelError
@@ -172,7 +170,7 @@ def _batches(texts: Sequence[str], size: int, shuffler: random.Random) -> list[l
     order = list(range(len(texts)))
     shuffler.shuffle(order)
     window = size * 50
-    lengths = np.array([len(t) for t in texts])
+    lengths = [len(t) for t in texts]
     batches: list[list[int]] = []
     for start in range(0, len(order), window):
         chunk = sorted(order[start : start + window], key=lengths.__getitem__)

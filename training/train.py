@@ -67,14 +67,10 @@ def training_matrix(
     return X, y, groups
 
 
-def fit(
-    articles: Sequence[LabelledArticle], options: TrainingOptions,
-    tuned_encoder: Path | None = None,
-) -> Pipeline:
-    """A pipeline fitted on every paragraph of the articles (for the tuned set, with the
-    encoder fine-tuned on them)."""
+def fit(articles: Sequence[LabelledArticle], options: TrainingOptions) -> Pipeline:
+    """A pipeline fitted on every paragraph of the articles."""
     X, y, _ = training_matrix(articles)
-    return build_pipeline(options, tuned_encoder).fit(X, y)
+    return build_pipeline(options).fit(X, y)
 
 
 def fit_classifier(
@@ -85,10 +81,10 @@ def fit_classifier(
     the cascade set its two stages and ``threshold``. The tuned set fine-tunes its encoder
     first (or finds it in the cache: ``training.finetune.tuned_encoder``)."""
     if options.features == "tuned":
-        texts, y, _ = training_matrix(articles)
+        X, y, _ = training_matrix(articles)
         recipe = FineTuning(epochs=options.epochs)
-        encoder = tuned_encoder([s.text for s in texts], y, digest(articles), recipe)
-        return linear_model(fit(articles, options, encoder), labels)
+        encoder = tuned_encoder([s.text for s in X], y, digest(articles), recipe)
+        return linear_model(build_pipeline(options, encoder).fit(X, y), labels)
     if options.features != "cascade":
         return linear_model(fit(articles, options), labels)
     if threshold is None:
