@@ -19,6 +19,10 @@ DEFAULT_SENTENCES = 3
 DEFAULT_WORDS = 120
 # Content labels in the order a reader wants them: a finding, a risk, what comes next.
 TOPIC_PRIORITY = ("trial_results", "risks", "outlook", "mechanism")
+# An editor's fallbacks when the article lacks a leading topic (the guide's reference rule
+# 2): a second finding first, only then the background.
+SECOND_TOPIC = "trial_results"
+BACKGROUND = "mechanism"
 
 # Words, with a number's inner separators kept ("1,067", "3.5").
 _WORD = re.compile(r"[a-z0-9][a-z0-9'’-]*(?:[.,]\d[a-z0-9'’-]*)*")
@@ -323,9 +327,10 @@ def choose(
 ) -> list[Candidate]:
     """Up to ``sentences`` of the (best-first) pool within ``max_words``, one per topic first.
 
-    The leading topics (one per sentence) are chosen together: the best sentence of each when
-    they fit the budget, else the combination of their few best that covers the most topics
-    with the highest total score. Later topics and repeats are then added greedily.
+    The leading topics (one per sentence, the background never among them) are chosen
+    together: the best sentence of each when they fit the budget, else the combination of
+    their few best that covers the most topics with the highest total score. A second
+    finding, the background, other topics and repeats are then added greedily, in that order.
     """
     if sentences <= 0 or not pool:
         return []
@@ -333,7 +338,7 @@ def choose(
     for unit in units:
         shares[unit.label] += len(unit.text.split())
     order = topic_order([label for label, _ in shares.most_common()])
-    chosen = _leading(pool, order[:sentences], max_words)
+    chosen = _leading(pool, [t for t in order if t != BACKGROUND][:sentences], max_words)
     words = sum(c.length for c in chosen)
 
     def fits(c: Candidate) -> bool:
@@ -342,7 +347,7 @@ def choose(
 
     covered = {c.topic for c in chosen}
     rest = [t for t in order if t not in covered]
-    for topic in rest + [""] * sentences:
+    for topic in [SECOND_TOPIC, *rest] + [""] * sentences:
         if len(chosen) >= sentences:
             break
         pick = next((c for c in pool if (not topic or c.topic == topic) and fits(c)), None)

@@ -155,6 +155,22 @@ def test_leading_topics_are_all_covered_when_their_best_sentences_overrun_the_bu
     assert chosen[0].paragraph == 1, "the shorter finding makes room for the other topics"
 
 
+def test_without_a_risk_a_second_finding_comes_before_the_background() -> None:
+    units = [
+        Unit(0, "The engineered cells hunt down the B cells that make harmful antibodies.",
+             "mechanism", 1.0),
+        Unit(1, "In the trial, 40 of 50 patients were in remission after a year.",
+             "trial_results", 1.0),
+        Unit(2, "Kidney function improved in 30 of the 50 patients by the sixth month.",
+             "trial_results", 1.0),
+        Unit(3, "Larger trials are planned for next year in three countries.", "outlook", 1.0),
+    ]
+    chosen = choose(scored(units), units, sentences=3)
+    assert sorted(c.label for c in chosen) == ["outlook", "trial_results", "trial_results"]
+    four = choose(scored(units), units, sentences=4)
+    assert "mechanism" in {c.label for c in four}, "the background comes after the findings"
+
+
 def test_learned_scores_do_not_bring_back_sentences_that_lean_on_their_predecessor() -> None:
     units = [
         Unit(0, "However, the effect faded after six months in most of the patients.", "risks", 1),
