@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -119,10 +120,14 @@ Classifier = LinearModel | CascadeModel
 
 @dataclass(frozen=True)
 class SentenceWeights:
-    """The summary sentence scorer's logistic regression, as its coefficients."""
+    """The summary sentence scorer's logistic regression, as its coefficients: ``coef_``
+    (1, n) for the sentence features, and ``words``, the weight of each content word a
+    sentence holds, plain ("remission") or under the topic it competes for
+    ("risks:remission"). A model saved before words were learnt has none."""
 
     coef_: np.ndarray
     intercept_: np.ndarray
+    words: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -300,5 +305,15 @@ def _probe(model: TopicModel, folder: Path) -> None:
     if scorer is not None and (
         np.shape(scorer.coef_)[:1] != (1,) or np.ndim(scorer.coef_) != 2
         or np.shape(scorer.intercept_) != (1,)
+        or not _finite_weights(scorer.words)
     ):
         raise ModelError(f"{folder}: the summary scorer has the wrong shape")
+
+
+def _finite_weights(words: object) -> bool:
+    """Whether a scorer's word weights are absent or a mapping of words to finite numbers."""
+    if words is None:
+        return True
+    return isinstance(words, dict) and all(
+        isinstance(k, str) and isinstance(v, float) and math.isfinite(v) for k, v in words.items()
+    )

@@ -8,10 +8,10 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from operator import itemgetter
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from medbrief.model import SentenceWeights
 from medbrief.summary import (
     CUE_NAMES,
     TOPIC_PRIORITY,
@@ -19,9 +19,6 @@ from medbrief.summary import (
     Unit,
     candidates,
 )
-
-if TYPE_CHECKING:  # scikit-learn is needed to fit a scorer, never to use one
-    from sklearn.linear_model import LogisticRegression
 
 log = logging.getLogger(__name__)
 
@@ -140,28 +137,51 @@ def sentence_features(
     return X
 
 
-class LinearWeights(Protocol):
-    """A fitted logistic regression's weights: (1, N_FEATURES) and (1,)."""
-
-    @property
-    def coef_(self) -> np.ndarray: ...
-
-    @property
-    def intercept_(self) -> np.ndarray: ...
+def word_tokens(c: Candidate) -> list[str]:
+    """The words the scorer weighs in a candidate: each content word, plain and under the
+    topic the candidate competes for ("risks:infection")."""
+    return [*c.words, *(f"{c.topic}:{word}" for word in c.words)]
 
 
 class SentenceScorer:
-    """Rescores candidates with a fitted classifier's probability of being picked."""
+    """Rescores candidates with a fitted logistic regression's probability of being picked."""
 
-    def __init__(self, classifier: LinearWeights) -> None:
-        self.classifier = classifier
-        self.usable = classifier.coef_.shape == (1, N_FEATURES)
+    def __init__(self, weights: SentenceWeights) -> None:
+        self.weights = weights
+        self.usable = np.shape(weights.coef_) == (1, N_FEATURES)
         if not self.usable:
             log.warning(
                 "summary scorer expects %d features, this version builds %d: using the "
                 "built-in sentence scores (retrain the model)",
-                classifier.coef_.shape[-1], N_FEATURES,
+                np.shape(weights.coef_)[-1], N_FEATURES,
             )
+        # The word weights, plain and by topic, for lookups without building strings.
+        self._plain: dict[str, float] = {}
+        self._by_topic: dict[str, dict[str, float]] = {}
+        for token, weight in (weights.words or {}).items():
+            topic, _, word = token.rpartition(":")
+            (self._by_topic.setdefault(topic, {}) if topic else self._plain)[word] = weight
+
+    def word_weights(self, c: Candidate) -> dict[str, float]:
+        """Each of the candidate's content words with its weight (plain and under its
+        topic together), for those the scorer learnt."""
+        plain, topical = self._plain, self._by_topic.get(c.topic, {})
+        out = {}
+        for word in c.words:
+            weight = plain.get(word, 0.0) + topical.get(word, 0.0)
+            if weight:
+                out[word] = weight
+        return out
+
+    def logits(
+        self, pool: list[Candidate], units: Sequence[Unit], only: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """The logistic regression's logit of each candidate (of those at ``only``)."""
+        logits = sentence_features(pool, units, only) @ self.weights.coef_[0]
+        if self._plain or self._by_topic:
+            chosen = pool if only is None else [pool[i] for i in only]
+            logits += [sum(self.word_weights(c).values()) for c in chosen]
+        return logits + self.weights.intercept_[0]  # type: ignore[no-any-return]
 
     def __call__(
         self, pool: list[Candidate], units: Sequence[Unit], only: Sequence[int] | None = None
@@ -169,9 +189,7 @@ class SentenceScorer:
         if not self.usable:
             return [pool[i].score for i in only] if only is not None else [c.score for c in pool]
         # The logistic regression's probability, as predict_proba would give it.
-        logits = sentence_features(pool, units, only) @ self.classifier.coef_[0]
-        probabilities = 1.0 / (1.0 + np.exp(-(logits + self.classifier.intercept_[0])))
-        return probabilities.tolist()  # type: ignore[no-any-return]
+        return (1.0 / (1.0 + np.exp(-self.logits(pool, units, only)))).tolist()  # type: ignore[no-any-return]
 
 
 def sentence_cues_shares(
@@ -179,29 +197,41 @@ def sentence_cues_shares(
     chosen: Sequence[int], top: int = 5,
 ) -> list[dict[str, float]]:
     """What chose each of the candidates at ``chosen``: the largest shares of the learned
-    scorer's logit (feature value times weight), or without one, the built-in cues that
-    are not zero."""
+    scorer's logit (feature value times weight; a word's weight as ``word:<word>``), or
+    without one, the built-in cues that are not zero."""
     if scorer is None or not scorer.usable or not chosen:
         return [
             {name: float(value) for name, value in zip(CUE_NAMES, pool[i].cues, strict=True)
              if value}
             for i in chosen
         ]
-    shares = sentence_features(pool, units, chosen) * scorer.classifier.coef_[0]
+    shares = sentence_features(pool, units, chosen) * scorer.weights.coef_[0]
     out = []
-    for row in shares:
-        order = np.argsort(-np.abs(row))[:top]
-        out.append({FEATURE_NAMES[j]: float(row[j]) for j in order if row[j]})
+    for i, row in zip(chosen, shares, strict=True):
+        named = {name: float(share) for name, share in zip(FEATURE_NAMES, row, strict=True)}
+        named.update(
+            (f"word:{word}", weight) for word, weight in scorer.word_weights(pool[i]).items()
+        )
+        largest = sorted(named.items(), key=lambda item: -abs(item[1]))[:top]
+        out.append({name: share for name, share in largest if share})
     return out
+
+
+# A word is weighed when at least this many training candidates hold it.
+MIN_WORD_COUNT = 3
 
 
 def fit_scorer(
     articles: Sequence[tuple[Sequence[Unit], Sequence[str]]], C: float = 0.05
-) -> LogisticRegression | None:
-    """Fit on (paragraph units, reference sentences) pairs; None when nothing was matched."""
+) -> SentenceWeights | None:
+    """Fit on (paragraph units, reference sentences) pairs; None when nothing was matched.
+    The sentence features and the candidates' words (``word_tokens``) are weighed together."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
     X: list[np.ndarray] = []
+    tokens: list[list[str]] = []
     y: list[bool] = []
     for units, references in articles:
         pool = candidates(units)
@@ -209,15 +239,29 @@ def fit_scorer(
         if not pool:
             continue
         X.append(sentence_features(pool, units))
+        tokens.extend(map(word_tokens, pool))
         y.extend(tuple(c.text.split()) in wanted for c in pool)
     if not X or len(set(y)) < 2:
         return None
-    # Fitted on standardised features so that one penalty suits them all, then folded back
-    # so that the coefficients apply to the raw features.
+    # The features are standardised so that one penalty suits them all (and folded back
+    # below, so that the coefficients apply to the raw features); words count 0 or 1.
     raw = np.vstack(X)
     mean, scale = raw.mean(axis=0), raw.std(axis=0)
     scale[scale == 0] = 1.0
-    classifier = LogisticRegression(C=C, max_iter=2000).fit((raw - mean) / scale, np.asarray(y))
-    classifier.coef_ = classifier.coef_ / scale
-    classifier.intercept_ = classifier.intercept_ - classifier.coef_ @ mean
-    return classifier
+    vectorizer = CountVectorizer(analyzer=list, min_df=MIN_WORD_COUNT, binary=True)
+    try:
+        words = vectorizer.fit_transform(tokens)
+    except ValueError:  # no word is common enough
+        words = sparse.csr_matrix((len(tokens), 0))
+    Z = sparse.hstack([sparse.csr_matrix((raw - mean) / scale), words]).tocsr()
+    classifier = LogisticRegression(C=C, max_iter=2000).fit(Z, np.asarray(y))
+    coef = classifier.coef_[:, :N_FEATURES] / scale
+    vocabulary = vectorizer.vocabulary_ if words.shape[1] else {}
+    return SentenceWeights(
+        coef_=coef,
+        intercept_=classifier.intercept_ - coef @ mean,
+        words={
+            token: float(classifier.coef_[0, N_FEATURES + column])
+            for token, column in sorted(vocabulary.items())
+        },
+    )

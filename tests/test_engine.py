@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.linear_model import LogisticRegression
 
 from medbrief.engine import Analyzer, Options
+from medbrief.model import SentenceWeights
 from medbrief.scorer import FEATURE_NAMES, SentenceScorer, sentence_features
 from medbrief.summary import (
     CUE_NAMES,
@@ -189,7 +190,7 @@ def test_learned_scores_do_not_bring_back_sentences_that_lean_on_their_predecess
 
 def test_a_scorer_fitted_for_other_features_falls_back_to_the_built_in_scores() -> None:
     units = [Unit(0, "In the trial, 12 of 15 patients went into remission after one dose.", "x", 1)]
-    stale = LogisticRegression().fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+    stale = SentenceWeights(np.zeros((1, 2)), np.zeros(1), {"remission": 1.0})
     pool = candidates(units)
     assert SentenceScorer(stale)(pool, units) == [c.score for c in pool]
 

@@ -198,3 +198,51 @@ def test_the_saved_linear_form_gives_the_pipelines_probabilities(
     order = [list(pipeline.classes_).index(label) for label in names]
     expected = pipeline.predict_proba(probe)[:, order]
     np.testing.assert_allclose(linear.predict_proba(probe), expected, rtol=1e-9, atol=1e-12)
+
+
+def _summary_corpus(folder: Path) -> Path:
+    """Eight articles whose editors always pick the finding that names a remission."""
+    for i in range(8):
+        rows = [
+            (f"In the trial, {i + 3} of 20 patients were in remission after a year.",
+             "trial_results"),
+            (f"In the trial, {i + 5} of 20 patients were seen at the clinic after a year.",
+             "trial_results"),
+            ("Side effects were mild and faded within a week in most of the patients.", "risks"),
+            ("Larger trials are planned for next year in three more countries.", "outlook"),
+            ("Subscribe to our newsletter for weekly updates.", "boilerplate"),
+        ]
+        write_labelled(folder, f"art{i}", rows)
+        (folder / f"art{i}.reference.json").write_text(
+            json.dumps({"sentences": [rows[0][0], rows[2][0], rows[3][0]]}), encoding="utf-8"
+        )
+    return folder
+
+
+def test_the_summary_scorer_learns_the_words_editors_pick_and_keeps_them(
+    tmp_path: Path,
+) -> None:
+    data = _summary_corpus(tmp_path / "data")
+    trained = train(data, tmp_path / "models", cross_validation=False)
+    assert trained.scorer is not None and trained.scorer.words
+    words = trained.scorer.words
+    assert words["trial_results:remission"] + words["remission"] > 0
+    assert words["trial_results:clinic"] + words["clinic"] < 0
+    loaded = load_model(tmp_path / "models").scorer
+    assert loaded is not None and loaded.words == words
+    np.testing.assert_array_equal(loaded.coef_, trained.scorer.coef_)
+
+
+def test_loading_refuses_a_summary_scorer_with_a_word_weight_that_is_not_a_number(
+    tmp_path: Path,
+) -> None:
+    data = _summary_corpus(tmp_path / "data")
+    model = train(data, tmp_path / "models", cross_validation=False)
+
+    def spoil(members: dict[str, bytes]) -> None:
+        text = members["tree.json"].decode()
+        members["tree.json"] = text.replace('"remission": ', '"remission": "x", "y": ', 1).encode()
+
+    _rewrite_model_file(tmp_path / "models" / model.version / MODEL_FILE, spoil)
+    with pytest.raises(ModelError, match="summary scorer has the wrong shape"):
+        load_model(tmp_path / "models")

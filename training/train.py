@@ -10,7 +10,6 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
 
@@ -131,7 +130,7 @@ def summary_examples(
     return examples
 
 
-def fit_summary_scorer(articles: Sequence[LabelledArticle]) -> LogisticRegression | None:
+def fit_summary_scorer(articles: Sequence[LabelledArticle]) -> SentenceWeights | None:
     """The summary sentence scorer learnt from the articles' reference summaries, or None
     when fewer than five articles have one."""
     examples = summary_examples(articles)
@@ -259,8 +258,7 @@ def train(
         libraries={name: package_version(name) for name in LIBRARIES},
         train_seconds=0.0,
     )
-    weights = SentenceWeights(scorer.coef_, scorer.intercept_) if scorer is not None else None
-    model = TopicModel(card, linear, weights)
+    model = TopicModel(card, linear, scorer)
     heldout = {}
     for folder in heldout_dirs:
         if folder.is_dir():
@@ -268,7 +266,7 @@ def train(
             log.info("%s: macro-F1 %.3f", folder.name, heldout[folder.name].macro_f1)
     card = card.model_copy(update={"heldout_sets": heldout})
     seconds = round(time.perf_counter() - started, 2)
-    model = TopicModel(card.model_copy(update={"train_seconds": seconds}), linear, weights)
+    model = TopicModel(card.model_copy(update={"train_seconds": seconds}), linear, scorer)
     if out_dir is not None:
         save_model(model, out_dir)
     return model
