@@ -4,8 +4,9 @@ LABELLING.md (rules 8 and 20) calls all of it boilerplate. The classifier learns
 it; the patterns here catch the kinds no summary may ever quote whatever the classifier
 says: everything after a press release's end marker, "About <organisation>" sections,
 forward-looking-statement notices, media contacts, credits, captions, copyright lines,
-sign-up and follow prompts, editors' notes, teasers that end by sending the reader to
-another page ("Read more", "See photos").
+sign-up and follow prompts, editors' notes, advertisement markers, affiliate disclosures,
+offers of sound bites for broadcasters, teasers that end by sending the reader to another
+page ("Read more", "See photos").
 """
 
 from __future__ import annotations
@@ -37,15 +38,21 @@ _PARAGRAPH_START = re.compile(
     r"|(?:photo|image|video|graphic|illustration)s?(?: credit)?\s*:"
     r"|(?:sign up|subscribe)\b|follow (?:us|[A-Z][\w.]* on)\b|(?:editor'?s?|editorial) note\s*:"
     r"|notes? to editors\b|this (?:article|story) (?:was )?originally (?:published|appeared)"
-    r"|(?:SEE ORIGINAL STUDY|Advertisement|Sponsored content)$",
+    r"|(?:SEE ORIGINAL STUDY|Advertisement|AD|Sponsored content)$",
     _I,
 )
 _PARAGRAPH_ANYWHERE = re.compile(
     r"forward[- ]looking statements?|safe harbor|Private Securities Litigation Reform Act"
-    r"|\bEditing by [A-Z]|\((?:AP|Reuters|AFP) Photo|\ball rights reserved\b",
+    r"|\bEditing by [A-Z]|\((?:AP|Reuters|AFP) Photo|\ball rights reserved\b"
+    r"|\bnewsletter sign[- ]?up\b|\b(?:sound ?bites|b-roll|broadcast[- ]quality)\b"
+    r"|\b(?:may )?earn (?:a )?(?:small )?(?:commission|share of (?:sales|revenue))\b"
+    r"|(?-i:\b(?:REUTERS|Reuters|AFP|AP|Getty Images|EPA)\s?/\s?[A-Z][a-z])",
     _I,
 )
-_PARAGRAPH_HINTS = ("forward", "harbor", "litigation", "editing by", "photo", "reserved")
+_PARAGRAPH_HINTS = (
+    "forward", "harbor", "litigation", "editing by", "photo", "reserved", "newsletter",
+    "bite", "roll", "broadcast", "earn", "/",
+)
 # A teaser for another page: a short paragraph that ends by sending the reader there
 # ("... a small but growing number of hospitals offer it. See photos.", "<headline> Read
 # more"). Short: a whole article scraped as one paragraph may end with a prompt too.

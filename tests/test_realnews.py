@@ -124,11 +124,28 @@ def test_an_about_organisation_section_is_residue_up_to_the_next_heading() -> No
         "A woman travelled hundreds of miles for a delicate operation to replace lymph nodes "
         "lost in cancer surgery. A small but growing number of hospitals offer it. See photos.",
         "Nearly all men over 60 are eligible for statins, analysis suggests Read more",
+        "AD",
+        "A boy takes part in a lesson in Dhaka, May 19, 2010. REUTERS/Andrew Biraj",
+        "If you buy something through a link on this page, we may earn a small commission.",
+        "Newsletter Sign Up Continue reading the main story",
+        "Journalists: broadcast-quality sound bites with Dr. Shapiro are available below.",
     ],
 )
 def test_residue_paragraphs_on_their_own(text: str) -> None:
     story = ["Nine of ten patients improved in the study, the researchers reported.", text]
     assert residue_paragraphs(story) == [False, True]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patients in the trial earned nothing for taking part, the authors noted.",
+        "Responses were 3/4 in the treated group and 1/4 in the control group.",
+        "The AP/ACP guideline panel reviewed the evidence over two years.",
+    ],
+)
+def test_content_near_the_residue_patterns_is_not_residue(text: str) -> None:
+    assert residue_paragraphs([text]) == [False]
 
 
 def test_a_long_paragraph_ending_in_a_prompt_is_not_a_teaser() -> None:
