@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import repeat
 from operator import itemgetter
 
 import numpy as np
@@ -155,23 +156,24 @@ class SentenceScorer:
                 "built-in sentence scores (retrain the model)",
                 np.shape(weights.coef_)[-1], N_FEATURES,
             )
-        # The word weights, plain and by topic, for lookups without building strings.
+        # Each word's weight in a candidate of each topic (plain and under the topic added
+        # up), so that a candidate's words are looked up once each, without building strings.
         self._plain: dict[str, float] = {}
-        self._by_topic: dict[str, dict[str, float]] = {}
+        by_topic: dict[str, dict[str, float]] = {}
         for token, weight in (weights.words or {}).items():
             topic, _, word = token.rpartition(":")
-            (self._by_topic.setdefault(topic, {}) if topic else self._plain)[word] = weight
+            (by_topic.setdefault(topic, {}) if topic else self._plain)[word] = weight
+        self._by_topic = {
+            topic: {word: self._plain.get(word, 0.0) + topical.get(word, 0.0)
+                    for word in self._plain.keys() | topical.keys()}
+            for topic, topical in by_topic.items()
+        }
 
     def word_weights(self, c: Candidate) -> dict[str, float]:
         """Each of the candidate's content words with its weight (plain and under its
         topic together), for those the scorer learnt."""
-        plain, topical = self._plain, self._by_topic.get(c.topic, {})
-        out = {}
-        for word in c.words:
-            weight = plain.get(word, 0.0) + topical.get(word, 0.0)
-            if weight:
-                out[word] = weight
-        return out
+        weights = self._by_topic.get(c.topic, self._plain)
+        return {word: weights[word] for word in c.words if weights.get(word)}
 
     def logits(
         self, pool: list[Candidate], units: Sequence[Unit], only: Sequence[int] | None = None
@@ -180,7 +182,10 @@ class SentenceScorer:
         logits = sentence_features(pool, units, only) @ self.weights.coef_[0]
         if self._plain or self._by_topic:
             chosen = pool if only is None else [pool[i] for i in only]
-            logits += [sum(self.word_weights(c).values()) for c in chosen]
+            logits += [
+                sum(map(self._by_topic.get(c.topic, self._plain).get, c.words, repeat(0.0)))
+                for c in chosen
+            ]
         return logits + self.weights.intercept_[0]  # type: ignore[no-any-return]
 
     def __call__(
