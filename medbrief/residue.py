@@ -4,9 +4,9 @@ LABELLING.md (rules 8 and 20) calls all of it boilerplate. The classifier learns
 it; the patterns here catch the kinds no summary may ever quote whatever the classifier
 says: everything after a press release's end marker, "About <organisation>" sections,
 forward-looking-statement notices, media contacts, credits, captions, copyright lines,
-sign-up and follow prompts, editors' notes, advertisement markers, affiliate disclosures,
-offers of sound bites for broadcasters, teasers that end by sending the reader to another
-page ("Read more", "See photos").
+sign-up and follow prompts, editors' notes, inserted related-story headlines,
+advertisement markers, affiliate disclosures, offers of sound bites for broadcasters,
+teasers that end by sending the reader to another page ("Read more", "See photos").
 """
 
 from __future__ import annotations
@@ -95,6 +95,9 @@ _SENTENCE_HINTS = frozenset(
 )
 _WORDS = re.compile(r"[\w'’-]+")
 _PHONE = re.compile(r"\(?\b\d{3}\)?[-. ]\d{3}[-.]\d{4}\b")
+# Related-story headlines a page inserted into the text, each under a label in capitals:
+# "... COURT: Thimerosal in vaccine didn't cause autism AUTISM: More likely in kids ...".
+_INSERTED_HEADLINES = re.compile(r"\b[A-Z]{3,}: [A-Z][^.:]{5,120}?\b[A-Z]{3,}: [A-Z]")
 # A publisher's self-description opening: "Founded in 1905, the Society ...".
 _SELF_DESCRIPTION = re.compile(r"^(?:Founded|Established|Headquartered) in (?:\d{4}|[A-Z])")
 
@@ -139,7 +142,9 @@ def _is_residue_paragraph(text: str) -> bool:
 def is_residue_sentence(sentence: str, words: Iterable[str] | None = None) -> bool:
     """Whether a sentence is page residue that no summary may quote; ``words``, the
     sentence's lower-cased words when the caller has them, spares finding them again."""
-    if _SELF_DESCRIPTION.match(sentence):
+    if _SELF_DESCRIPTION.match(sentence) or (
+        ": " in sentence and _INSERTED_HEADLINES.search(sentence)
+    ):
         return True
     lowered = sentence.lower()
     hinted = (

@@ -165,6 +165,9 @@ def test_a_long_paragraph_ending_in_a_prompt_is_not_a_teaser() -> None:
         ("This study established in de novo patients that pain relief was similar.", False),
         ("Researchers set out to learn more about how the drug works in the body.", False),
         ("About three-quarters of children have an ear infection by age one.", False),
+        ("COURT: Vaccine did not cause autism AUTISM: More likely in kids of older parents "
+         "Their families stuck to a strict diet.", True),
+        ("The WHO said in March: Vaccines are safe, and the FDA agreed in May.", False),
     ],
 )
 def test_residue_sentences(sentence: str, residue: bool) -> None:
