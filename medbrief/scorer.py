@@ -169,10 +169,14 @@ class SentenceScorer:
             for topic, topical in by_topic.items()
         }
 
+    def _weights_of(self, c: Candidate) -> dict[str, float]:
+        """The word weights that apply to a candidate: those of the topic it competes for."""
+        return self._by_topic.get(c.topic, self._plain)
+
     def word_weights(self, c: Candidate) -> dict[str, float]:
         """Each of the candidate's content words with its weight (plain and under its
         topic together), for those the scorer learnt."""
-        weights = self._by_topic.get(c.topic, self._plain)
+        weights = self._weights_of(c)
         return {word: weights[word] for word in c.words if weights.get(word)}
 
     def logits(
@@ -183,7 +187,7 @@ class SentenceScorer:
         if self._plain or self._by_topic:
             chosen = pool if only is None else [pool[i] for i in only]
             logits += [
-                sum(map(self._by_topic.get(c.topic, self._plain).get, c.words, repeat(0.0)))
+                sum(map(self._weights_of(c).get, c.words, repeat(0.0)))
                 for c in chosen
             ]
         return logits + self.weights.intercept_[0]  # type: ignore[no-any-return]
