@@ -2,7 +2,7 @@
 
 LABELLING.md (rules 8 and 20) calls all of it boilerplate. The classifier learns most of
 it; the patterns here catch the kinds no summary may ever quote whatever the classifier
-says: everything after a press release's end marker, "About <organisation>" sections,
+says: everything after a press release's end marker, "About ..." sections,
 forward-looking-statement notices, media contacts, credits, captions, copyright lines,
 sign-up and follow prompts, editors' notes, inserted related-story headlines,
 advertisement markers, affiliate disclosures, offers of sound bites for broadcasters,
@@ -19,14 +19,12 @@ RESIDUE = "page_residue"
 _I = re.IGNORECASE
 # A press release ends at "###" (or "-30-", "ENDS"): what follows is contacts and "About".
 _END_MARKER = re.compile(r"^(?:#\s*#\s*#|#{3,}|-\s*30\s*-|-*\s*ENDS?\s*-*)$", _I)
-# "About <organisation>" (a heading): the section it opens describes the publisher.
-_ABOUT = re.compile(r"^about\s+(?:the\s+)?(.{2,90}?)\s*:?$", _I)
-_ORGANISATION = re.compile(
-    r"\b(?:universit(?:y|ies)|institutes?|inc|corp(?:oration)?|compan(?:y|ies)|ltd|llc|plc"
-    r"|society|foundation|cent(?:er|re)s?|hospitals?|associations?|academy|college|school"
-    r"|pharmaceuticals?|pharma|therapeutics|biosciences?|biotech|laborator(?:y|ies)|labs?"
-    r"|group|clinic|agency|administration|council|network|alliance|system|news|journal"
-    r"|medicine|health(?:care)?|nih|fda|cdc|ama|aaas|eurekalert|newswise|prnewswire)\b",
+# "About ..." (a heading): a press release's standing section on its publisher, product,
+# disease or trial (clarification 23); not a heading that opens with a quantity ("About a
+# third of adults ...", "About 40 percent ...").
+_ABOUT = re.compile(
+    r"^about\s+(?!(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|half|twice|as|"
+    r"every|some)\b|\d)\S.{0,90}?\s*:?$",
     _I,
 )
 # Whole paragraphs that are residue wherever they stand: by how they begin, or by what
@@ -108,7 +106,7 @@ def _is_heading(text: str) -> bool:
 
 def residue_paragraphs(texts: Sequence[str]) -> list[bool]:
     """Which paragraphs of an article (in reading order) are page residue: those after an
-    end marker, those of an "About <organisation>" section up to the next heading, and
+    end marker, those of an "About ..." section up to the next heading, and
     those that are residue on their own."""
     marks: list[bool] = []
     ended = about = False
@@ -119,11 +117,8 @@ def residue_paragraphs(texts: Sequence[str]) -> list[bool]:
             marks.append(True)
             continue
         heading = _is_heading(stripped)
-        match = _ABOUT.match(stripped) if heading else None
-        if match:
-            about = bool(_ORGANISATION.search(match.group(1)))
-        elif heading:
-            about = False
+        if heading:
+            about = bool(_ABOUT.match(stripped))
         marks.append(ended or about or _is_residue_paragraph(stripped))
     return marks
 

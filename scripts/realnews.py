@@ -72,13 +72,30 @@ TRAIN_OUTLETS: dict[str, int] = {
     "newswire.rockefeller.edu": 1, "prweb.com": 1, "newswire.com": 1, "uphs.upenn.edu": 1,
     "hopkinsmedicine.org": 1, "health.ucsd.edu": 1, "med.wisc.edu": 1,
 }
-# A second round of training articles, from the same training outlets.
-MORE_TRAIN_OUTLETS: dict[str, int] = {
-    "healthday": 30, "reuters": 30, "webmd": 20, "nytimes": 20, "wsj": 20, "latimes": 20,
-    "cnn": 15, "washingtonpost": 12, "usatoday": 8, "time": 6, "usnews": 6, "nbcnews": 2,
-    "bostonglobe": 4, "chicagotribune": 2, "philly": 2, "buzzfeed": 1,
-    "eurekalert.org": 50, "prnewswire.com": 14,
-}
+# Later rounds of training articles, from the same training outlets (rounds 2 to 5).
+MORE_TRAIN_OUTLETS: tuple[dict[str, int], ...] = (
+    {
+        "healthday": 30, "reuters": 30, "webmd": 20, "nytimes": 20, "wsj": 20, "latimes": 20,
+        "cnn": 15, "washingtonpost": 12, "usatoday": 8, "time": 6, "usnews": 6, "nbcnews": 2,
+        "bostonglobe": 4, "chicagotribune": 2, "philly": 2, "buzzfeed": 1,
+        "eurekalert.org": 50, "prnewswire.com": 14,
+    },
+    {
+        "healthday": 25, "reuters": 25, "webmd": 15, "nytimes": 12, "wsj": 10, "latimes": 10,
+        "cnn": 8, "washingtonpost": 6, "usatoday": 4, "time": 3, "usnews": 3,
+        "eurekalert.org": 30, "prnewswire.com": 8,
+    },
+    {
+        "healthday": 40, "reuters": 35, "webmd": 20, "nytimes": 20, "wsj": 18, "latimes": 16,
+        "cnn": 10, "washingtonpost": 8, "usatoday": 5, "time": 3, "usnews": 3,
+        "eurekalert.org": 50, "prnewswire.com": 10,
+    },
+    {
+        "healthday": 40, "reuters": 30, "webmd": 20, "nytimes": 14, "wsj": 12, "latimes": 12,
+        "cnn": 6, "washingtonpost": 5, "usatoday": 3, "time": 2, "usnews": 2, "bostonglobe": 2,
+        "eurekalert.org": 60, "prnewswire.com": 5,
+    },
+)
 DOUBLE = 30  # articles labelled twice, independently
 JOBS = 12  # worksheets are dealt into this many labelling jobs
 FIELDS = ["id", "split", "kind", "outlet", "press_office", "url", "title"]
@@ -104,9 +121,10 @@ def eligible(row: dict[str, str]) -> bool:
     return 150 <= words <= 1500 and 5 <= len(blocks) <= 45
 
 
-def select(more: bool = False) -> None:
-    """Choose the articles of each outlet (with ``more``: a second round of training
-    articles, none chosen before) and write their texts and the sources list."""
+def select(round_: int = 1) -> None:
+    """Choose the articles of each outlet (in a later round: more training articles, none
+    chosen before) and write their texts and the sources list."""
+    more = round_ > 1
     rows = [r for r in load_real() if eligible(r)]
     before = {s["id"]: s for s in sources()} if more else {}
     rows = [r for r in rows if r["id"] not in before]
@@ -116,7 +134,7 @@ def select(more: bool = False) -> None:
     rng = random.Random(11)
     chosen: list[tuple[str, dict[str, str]]] = []
     rounds = (
-        (("train", MORE_TRAIN_OUTLETS),) if more
+        (("train", MORE_TRAIN_OUTLETS[round_ - 2]),) if more
         else (("heldout", HELDOUT_OUTLETS), ("train", TRAIN_OUTLETS))
     )
     for split, quota in rounds:
@@ -190,8 +208,8 @@ def worksheet(source: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def worksheets(out: Path, only_new: bool = False) -> None:
-    """Deal the worksheets into JOBS folders; the doubly labelled ones go a second time to
+def worksheets(out: Path, only_new: bool = False, jobs_count: int = JOBS) -> None:
+    """Deal the worksheets into ``jobs_count`` folders; the doubly labelled ones go a second time to
     a job other than their first. With ``only_new``: worksheets of the articles that have no
     annotation yet, none labelled twice."""
     chosen = sources()
@@ -200,22 +218,22 @@ def worksheets(out: Path, only_new: bool = False) -> None:
     rng = random.Random(5)
     order = list(chosen)
     rng.shuffle(order)
-    jobs: list[list[dict[str, str]]] = [[] for _ in range(JOBS)]
+    jobs: list[list[dict[str, str]]] = [[] for _ in range(jobs_count)]
     for k, source in enumerate(order):
-        jobs[k % JOBS].append(source)
+        jobs[k % jobs_count].append(source)
     double = [] if only_new else sorted(order[:DOUBLE], key=lambda s: s["id"])
     for k, source in enumerate(double):
-        first = order.index(source) % JOBS
-        jobs[(first + 1 + k % (JOBS - 1)) % JOBS].append({**source, "second": "1"})
+        first = order.index(source) % jobs_count
+        jobs[(first + 1 + k % (jobs_count - 1)) % jobs_count].append({**source, "second": "1"})
     for number, job in enumerate(jobs):
-        folder = out / f"job{number + (JOBS if only_new else 0):02d}"
+        folder = out / f"job{number:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         for source in job:
             kind = "second" if source.get("second") else "first"
             (folder / f"{source['id']}.{kind}.txt").write_text(worksheet(source), encoding="utf-8")
     if not only_new:
         (out / "double.txt").write_text("".join(s["id"] + "\n" for s in double))
-    print(f"{JOBS} jobs of {[len(j) for j in jobs]} worksheets in {out}")
+    print(f"{jobs_count} jobs of {[len(j) for j in jobs]} worksheets in {out}")
 
 
 _LINE = re.compile(r"^P(\d+)\s+([a-z_]+)\s*$")
@@ -299,13 +317,17 @@ def assemble() -> None:
     print("\n".join(problems) or "all annotations assembled")
 
 
-def agreement() -> None:
+def agreement(only: Path | None = None) -> None:
+    """How the first and second labellings agree (with ``only``: on the articles it lists)."""
     from sklearn.metrics import cohen_kappa_score, f1_score
 
     first_all: list[str] = []
     second_all: list[str] = []
     refs_same = refs_total = articles = 0
+    chosen = set(only.read_text().split()) if only else None
     for path in sorted((ANNOTATIONS / "second").glob("*.ann")):
+        if chosen is not None and path.stem not in chosen:
+            continue
         source = next(s for s in sources() if s["id"] == path.stem)
         count = len(read_file(text_path(source)).paragraphs)
         a, ra = parse_annotation(ANNOTATIONS / "first" / path.name, count)
@@ -330,13 +352,20 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("step", choices=["select", "worksheets", "assemble", "agreement"])
     parser.add_argument("--out", type=Path, default=Path("/work/labelling"))
-    parser.add_argument("--more", action="store_true",
-                        help="select: a second round of training articles; worksheets: only "
-                        "for articles without an annotation")
+    parser.add_argument("--round", type=int, default=1, choices=[1, 2, 3, 4, 5],
+                        help="select: 1 chooses the first articles, 2 to 5 add training "
+                        "articles; worksheets: after round 1, only for articles without an "
+                        "annotation")
+    parser.add_argument("--only", type=Path,
+                        help="agreement: only the articles this file lists, one id a line")
+    parser.add_argument("--jobs", type=int, default=JOBS,
+                        help="worksheets: how many labelling jobs to deal them into")
     args = parser.parse_args()
     if args.step == "worksheets":
-        worksheets(args.out, args.more)
+        worksheets(args.out, args.round > 1, args.jobs)
     elif args.step == "select":
-        select(args.more)
+        select(args.round)
+    elif args.step == "agreement":
+        agreement(args.only)
     else:
-        {"assemble": assemble, "agreement": agreement}[args.step]()
+        assemble()

@@ -101,15 +101,29 @@ def test_everything_after_a_release_end_marker_is_residue() -> None:
     assert residue_paragraphs(RELEASE) == [False, False, False, True, True, True]
 
 
-def test_an_about_organisation_section_is_residue_up_to_the_next_heading() -> None:
+def test_an_about_section_is_residue_up_to_the_next_heading_whatever_it_is_about() -> None:
+    # Clarification 23: a release's "About ..." sections on its publisher, its product, the
+    # disease or the trial are all boilerplate.
     texts = [
         "In the trial, nine of ten patients improved within a month of starting the drug.",
         "About Halvera Therapeutics",
         "Halvera is a clinical-stage company developing antibodies for skin disease.",
         "About atopic dermatitis",
         "Atopic dermatitis is a chronic inflammatory skin disease that affects many adults.",
+        "What patients said",
+        "Patients said the itching eased within days of the first dose.",
     ]
-    assert residue_paragraphs(texts) == [False, True, True, False, False]
+    assert residue_paragraphs(texts) == [False, True, True, True, True, False, False]
+
+
+@pytest.mark.parametrize(
+    "heading", ["About a third of adults have it", "About 40 percent respond", "About half"]
+)
+def test_a_heading_that_opens_with_about_and_a_quantity_opens_no_about_section(
+    heading: str,
+) -> None:
+    texts = [heading, "In the trial, nine of ten patients improved within a month of the drug."]
+    assert residue_paragraphs(texts) == [False, False]
 
 
 @pytest.mark.parametrize(

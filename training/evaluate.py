@@ -19,7 +19,7 @@ from medbrief.training.calibration import expected_calibration_error
 from medbrief.training.data import REFERENCE_SUFFIX, LabelledArticle, load_dir, load_references
 
 # Cross-validation folds: every group is left out once, in at most this many folds.
-CV_FOLDS = 10
+CV_FOLDS = 5
 
 
 def group_folds(groups: Sequence[str]) -> GroupKFold | LeaveOneGroupOut:
