@@ -76,6 +76,10 @@ CHECKS: dict[str, re.Pattern[str]] = {
         r"|originally (?:published|appeared)|this (?:article|story) (?:was|has been) "
         r"(?:updated|corrected)|\banswered readers'? questions\b|\bfollow-up here\b"
         r"|\bThis content is\b|^Advertisement\b|^Sponsored\b|\bSponsored content\b", _I),
+    "series_note": re.compile(
+        r"\b(?:this|the) (?:article|story|post|piece|report) is (?:part|one) of\b"
+        r"|\b(?:weekly|monthly|daily|regular|occasional|ongoing) (?:column|series|feature)\b"
+        r"|^part of (?:a|an|our) ", _I),
     "robot_check": re.compile(
         r"(?:enable|supports?) JavaScript|are you a robot|verify you are a human|"
         r"cookies? (?:policy|settings)|Terms of (?:Service|Use)|Privacy Policy", _I),

@@ -36,6 +36,8 @@ _PARAGRAPH_START = re.compile(
     r"|(?:photo|image|video|graphic|illustration)s?(?: credit)?\s*:"
     r"|(?:sign up|subscribe)\b|follow (?:us|[A-Z][\w.]* on)\b|(?:editor'?s?|editorial) note\s*:"
     r"|notes? to editors\b|this (?:article|story) (?:was )?originally (?:published|appeared)"
+    r"|(?:(?:financial )?disclosures?|funding(?: sources?)?|(?:conflicts? of interest"
+    r"|competing interests?)(?: disclosures?)?)\s*:"
     r"|(?:SEE ORIGINAL STUDY|Advertisement|AD|Sponsored content)$",
     _I,
 )
@@ -77,6 +79,9 @@ _SENTENCE = re.compile(
     r"|\bEditor'?s note\b|\banswered readers'? questions\b|\bfollow-up here\b"
     r"|\bverify (?:you are|you're) (?:not )?a (?:human|robot)\b|\b(?:enable|supports?) JavaScript\b"
     r"|\bthis (?:article|story|post) (?:was|has been) (?:updated|corrected)\b"
+    r"|\bthis (?:article|story|post|piece|column|report) is (?:part|one) of\b"
+    r"|\ban? (?:weekly|monthly|daily|regular|occasional|ongoing|recurring) column\b"
+    r"|\b(?:weekly|monthly|occasional) series\b|^part of an? (?:[\w-]+ ){0,2}series\b"
     r"|\bis (?:a|an) (?:[\w-]+ ){0,4}(?:company|organization|organisation|institution"
     r"|nonprofit|non-profit|society|association|foundation) (?:that|which|dedicated|"
     r"committed|focused|with|whose|of more than)\b|\bwww\.",
@@ -89,7 +94,7 @@ _SENTENCE_HINTS = frozenset(
     "related comment comments leave editor editor's editors readers readers' answered "
     "follow-up verify enable support supports javascript updated corrected company "
     "organization organisation institution nonprofit non-profit society association "
-    "foundation".split()
+    "foundation part column series".split()
 )
 _WORDS = re.compile(r"[\w'’-]+")
 _PHONE = re.compile(r"\(?\b\d{3}\)?[-. ]\d{3}[-.]\d{4}\b")

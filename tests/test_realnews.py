@@ -143,6 +143,9 @@ def test_a_heading_that_opens_with_about_and_a_quantity_opens_no_about_section(
         "If you buy something through a link on this page, we may earn a small commission.",
         "Newsletter Sign Up Continue reading the main story",
         "Journalists: broadcast-quality sound bites with Dr. Shapiro are available below.",
+        # A disclosure block, whoever paid (rule 10, clarification 19).
+        "Disclosure: This research was partially supported by the device's maker.",
+        "Conflicts of interest: Dr. Smith has consulted for the drug's maker.",
     ],
 )
 def test_residue_paragraphs_on_their_own(text: str) -> None:
@@ -156,6 +159,7 @@ def test_residue_paragraphs_on_their_own(text: str) -> None:
         "Patients in the trial earned nothing for taking part, the authors noted.",
         "Responses were 3/4 in the treated group and 1/4 in the control group.",
         "The AP/ACP guideline panel reviewed the evidence over two years.",
+        "Funding for the trial came from the drug's maker, which also designed the study.",
     ],
 )
 def test_content_near_the_residue_patterns_is_not_residue(text: str) -> None:
@@ -182,6 +186,12 @@ def test_a_long_paragraph_ending_in_a_prompt_is_not_a_teaser() -> None:
         ("COURT: Vaccine did not cause autism AUTISM: More likely in kids of older parents "
          "Their families stuck to a strict diet.", True),
         ("The WHO said in March: Vaccines are safe, and the FDA agreed in May.", False),
+        # Series notes (rule 20), and content that speaks of series and columns.
+        ("This story is part of an occasional series.", True),
+        ("Welcome to Ask Ana, a weekly column where readers send in health questions.", True),
+        ("Part of an ongoing series looking at the science behind health claims.", True),
+        ("The trial is part of a series of studies of the drug in older adults.", False),
+        ("Patients received a series of weekly injections into the spinal column.", False),
     ],
 )
 def test_residue_sentences(sentence: str, residue: bool) -> None:
