@@ -43,14 +43,14 @@ _PARAGRAPH_START = re.compile(
 )
 _PARAGRAPH_ANYWHERE = re.compile(
     r"forward[- ]looking statements?|safe harbor|Private Securities Litigation Reform Act"
-    r"|\bEditing by [A-Z]|\((?:AP|Reuters|AFP) Photo|\ball rights reserved\b"
+    r"|\((?:AP|Reuters|AFP) Photo|\ball rights reserved\b"
     r"|\bnewsletter sign[- ]?up\b|\b(?:sound ?bites|b-roll|broadcast[- ]quality)\b"
     r"|\b(?:may )?earn (?:a )?(?:small )?(?:commission|share of (?:sales|revenue))\b"
     r"|(?-i:\b(?:REUTERS|Reuters|AFP|AP|Getty Images|EPA)\s?/\s?[A-Z][a-z])",
     _I,
 )
 _PARAGRAPH_HINTS = (
-    "forward", "harbor", "litigation", "editing by", "photo", "reserved", "newsletter",
+    "forward", "harbor", "litigation", "photo", "reserved", "newsletter",
     "bite", "roll", "broadcast", "earn", "/",
 )
 # A teaser for another page: a short paragraph that ends by sending the reader there

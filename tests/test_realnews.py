@@ -160,6 +160,9 @@ def test_residue_paragraphs_on_their_own(text: str) -> None:
         "Responses were 3/4 in the treated group and 1/4 in the control group.",
         "The AP/ACP guideline panel reviewed the evidence over two years.",
         "Funding for the trial came from the drug's maker, which also designed the study.",
+        # An editor's credit glued to the last content sentence leaves it content (rule 6);
+        # the credit, a sentence of its own, stays out of summaries.
+        "The team now plans a larger trial in 300 patients next year. (Editing by Jane Doe)",
     ],
 )
 def test_content_near_the_residue_patterns_is_not_residue(text: str) -> None:
@@ -187,6 +190,7 @@ def test_a_long_paragraph_ending_in_a_prompt_is_not_a_teaser() -> None:
          "Their families stuck to a strict diet.", True),
         ("The WHO said in March: Vaccines are safe, and the FDA agreed in May.", False),
         # Series notes (rule 20), and content that speaks of series and columns.
+        ("(Editing by Steve Addison)", True),
         ("This story is part of an occasional series.", True),
         ("Welcome to Ask Ana, a weekly column where readers send in health questions.", True),
         ("Part of an ongoing series looking at the science behind health claims.", True),
