@@ -209,8 +209,8 @@ def worksheet(source: dict[str, str]) -> str:
 
 
 def worksheets(out: Path, only_new: bool = False, jobs_count: int = JOBS) -> None:
-    """Deal the worksheets into ``jobs_count`` folders; the doubly labelled ones go a second time to
-    a job other than their first. With ``only_new``: worksheets of the articles that have no
+    """Deal the worksheets into ``jobs_count`` folders; the doubly labelled ones go a second
+    time to a job other than their first. With ``only_new``: worksheets of the articles that have no
     annotation yet, none labelled twice."""
     chosen = sources()
     if only_new:
@@ -352,10 +352,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("step", choices=["select", "worksheets", "assemble", "agreement"])
     parser.add_argument("--out", type=Path, default=Path("/work/labelling"))
-    parser.add_argument("--round", type=int, default=1, choices=[1, 2, 3, 4, 5],
-                        help="select: 1 chooses the first articles, 2 to 5 add training "
-                        "articles; worksheets: after round 1, only for articles without an "
-                        "annotation")
+    rounds = range(1, len(MORE_TRAIN_OUTLETS) + 2)
+    parser.add_argument("--round", type=int, default=1, choices=rounds,
+                        help=f"select: 1 chooses the first articles, 2 to {rounds[-1]} add "
+                        "training articles; worksheets: after round 1, only for articles "
+                        "without an annotation")
     parser.add_argument("--only", type=Path,
                         help="agreement: only the articles this file lists, one id a line")
     parser.add_argument("--jobs", type=int, default=JOBS,
