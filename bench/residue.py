@@ -72,9 +72,9 @@ CHECKS: dict[str, re.Pattern[str]] = {
         r"|\breport(?:ed|s)? no (?:competing|conflicts?)\b|\bhas received (?:consulting|"
         r"speaking) fees\b", _I),
     "editorial_note": re.compile(
-        r"Notes? to editors|Editor'?s note|SEE ORIGINAL STUDY|^#+$|^-?\s*(?:END|ENDS)\s*-?$"
+        r"Notes? to editors|Editor['’]?s note|SEE ORIGINAL STUDY|^#+$|^-?\s*(?:END|ENDS)\s*-?$"
         r"|originally (?:published|appeared)|this (?:article|story) (?:was|has been) "
-        r"(?:updated|corrected)|\banswered readers'? questions\b|\bfollow-up here\b"
+        r"(?:updated|corrected)|\banswered readers['’]? questions\b|\bfollow-up here\b"
         r"|\bThis content is\b|^Advertisement\b|^Sponsored\b|\bSponsored content\b", _I),
     "series_note": re.compile(
         r"\b(?:this|the) (?:article|story|post|piece|report) is (?:part|one) of\b"

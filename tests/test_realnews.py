@@ -135,6 +135,9 @@ def test_a_heading_that_opens_with_about_and_a_quantity_opens_no_about_section(
         "Photo: Gregory Bull, AP",
         "Sign up for our weekly health newsletter.",
         "Editor's note: This story was first published in May.",
+        # Typographic apostrophes and dashes, as real pages print them.
+        "Editor’s Note : This study was funded by the maker of the drug.",
+        "EDITOR'S NOTE — Jane Doe covers health and medicine for the agency.",
         "A woman travelled hundreds of miles for a delicate operation to replace lymph nodes "
         "lost in cancer surgery. A small but growing number of hospitals offer it. See photos.",
         "Nearly all men over 60 are eligible for statins, analysis suggests Read more",
@@ -191,6 +194,7 @@ def test_a_long_paragraph_ending_in_a_prompt_is_not_a_teaser() -> None:
         ("The WHO said in March: Vaccines are safe, and the FDA agreed in May.", False),
         # Series notes (rule 20), and content that speaks of series and columns.
         ("(Editing by Steve Addison)", True),
+        ("Editor’s note: the trial's sponsor also sponsors this newsletter's summit.", True),
         ("This story is part of an occasional series.", True),
         ("Welcome to Ask Ana, a weekly column where readers send in health questions.", True),
         ("Part of an ongoing series looking at the science behind health claims.", True),
