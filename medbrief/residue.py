@@ -35,7 +35,7 @@ _PARAGRAPH_START = re.compile(
     r"|copyright\b|©|\(c\)\s*\d{4}"
     r"|(?:photo|image|video|graphic|illustration)s?(?: credit)?\s*:"
     r"|(?:sign up|subscribe)\b|follow (?:us|[A-Z][\w.]* on)\b"
-    r"|(?:editor['’]?s?['’]?|editorial) note\s*(?::|[—–]|-\s)"
+    r"|(?:editor'?s?'?|editorial) note\s*(?::|[—–]|-\s)"
     r"|notes? to editors\b|this (?:article|story) (?:was )?originally (?:published|appeared)"
     r"|(?:(?:financial )?disclosures?|funding(?: sources?)?|(?:conflicts? of interest"
     r"|competing interests?)(?: disclosures?)?)\s*:"
@@ -77,8 +77,8 @@ _SENTENCE = re.compile(
     r"|\bistock(?:photo)?\b|\bShutterstock\b|\b(?:photo|image) credit"
     r"|\bcopyright\b|©|\ball rights reserved\b|\breproduced with permission\b"
     r"|\bRead more\b|\bRelated:|\bcomments? (?:below|section)\b|\bleave a (?:comment|reply)\b"
-    r"|\bEditor['’]?s note\b|\banswered readers['’]? questions\b|\bfollow-up here\b"
-    r"|\bverify (?:you are|you['’]re) (?:not )?a (?:human|robot)\b"
+    r"|\bEditor'?s note\b|\banswered readers'? questions\b|\bfollow-up here\b"
+    r"|\bverify (?:you are|you're) (?:not )?a (?:human|robot)\b"
     r"|\b(?:enable|supports?) JavaScript\b"
     r"|\bthis (?:article|story|post) (?:was|has been) (?:updated|corrected)\b"
     r"|\bthis (?:article|story|post|piece|column|report) is (?:part|one) of\b"
@@ -99,6 +99,8 @@ _SENTENCE_HINTS = frozenset(
     "foundation part column series".split()
 )
 _WORDS = re.compile(r"[\w'’-]+")
+# The patterns spell apostrophes straight; pages often print them curly (U+2019, U+2018).
+_STRAIGHT = str.maketrans("\u2019\u2018", "''")
 _PHONE = re.compile(r"\(?\b\d{3}\)?[-. ]\d{3}[-.]\d{4}\b")
 # Related-story headlines a page inserted into the text, each under a label in capitals:
 # "... COURT: Thimerosal in vaccine didn't cause autism AUTISM: More likely in kids ...".
@@ -118,7 +120,7 @@ def residue_paragraphs(texts: Sequence[str]) -> list[bool]:
     marks: list[bool] = []
     ended = about = False
     for text in texts:
-        stripped = text.strip()
+        stripped = text.strip().translate(_STRAIGHT)
         if _END_MARKER.match(stripped):
             ended = True
             marks.append(True)
@@ -143,7 +145,9 @@ def _is_residue_paragraph(text: str) -> bool:
 
 def is_residue_sentence(sentence: str, words: Iterable[str] | None = None) -> bool:
     """Whether a sentence is page residue that no summary may quote; ``words``, the
-    sentence's lower-cased words when the caller has them, spares finding them again."""
+    sentence's lower-cased words when the caller has them, spares finding them again
+    (``_SENTENCE_HINTS`` holds a hint word with either apostrophe, as callers spell it)."""
+    sentence = sentence.translate(_STRAIGHT)
     if _SELF_DESCRIPTION.match(sentence) or (
         ": " in sentence and _INSERTED_HEADLINES.search(sentence)
     ):

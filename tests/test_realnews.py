@@ -195,6 +195,7 @@ def test_a_long_paragraph_ending_in_a_prompt_is_not_a_teaser() -> None:
         # Series notes (rule 20), and content that speaks of series and columns.
         ("(Editing by Steve Addison)", True),
         ("Editor’s note: the trial's sponsor also sponsors this newsletter's summit.", True),
+        ("Please verify you’re a human to continue reading.", True),
         ("This story is part of an occasional series.", True),
         ("Welcome to Ask Ana, a weekly column where readers send in health questions.", True),
         ("Part of an ongoing series looking at the science behind health claims.", True),
