@@ -35,6 +35,7 @@ REAL_NEWS = ROOT.parent / "shared" / "real-news" / "articles.jsonl.gz"
 SOURCES = ROOT / "seeds" / "real-sources.csv"
 
 _I = re.IGNORECASE
+_STRAIGHT = str.maketrans("\u2019\u2018", "''")  # curly apostrophes, made straight
 # What each check looks for, by name (the list this benchmark reports it checks).
 CHECKS: dict[str, re.Pattern[str]] = {
     "forward_looking": re.compile(
@@ -72,9 +73,9 @@ CHECKS: dict[str, re.Pattern[str]] = {
         r"|\breport(?:ed|s)? no (?:competing|conflicts?)\b|\bhas received (?:consulting|"
         r"speaking) fees\b", _I),
     "editorial_note": re.compile(
-        r"Notes? to editors|Editor['’]?s note|SEE ORIGINAL STUDY|^#+$|^-?\s*(?:END|ENDS)\s*-?$"
+        r"Notes? to editors|Editor'?s note|SEE ORIGINAL STUDY|^#+$|^-?\s*(?:END|ENDS)\s*-?$"
         r"|originally (?:published|appeared)|this (?:article|story) (?:was|has been) "
-        r"(?:updated|corrected)|\banswered readers['’]? questions\b|\bfollow-up here\b"
+        r"(?:updated|corrected)|\banswered readers'? questions\b|\bfollow-up here\b"
         r"|\bThis content is\b|^Advertisement\b|^Sponsored\b|\bSponsored content\b", _I),
     "series_note": re.compile(
         r"\b(?:this|the) (?:article|story|post|piece|report) is (?:part|one) of\b"
@@ -88,7 +89,9 @@ CHECKS: dict[str, re.Pattern[str]] = {
 
 def checks_hit(sentence: str) -> list[str]:
     """The names of the checks a sentence trips."""
-    return [name for name, pattern in CHECKS.items() if pattern.search(sentence.strip())]
+    # The checks spell apostrophes straight; pages often print them curly.
+    text = sentence.strip().translate(_STRAIGHT)
+    return [name for name, pattern in CHECKS.items() if pattern.search(text)]
 
 
 def heldout_outlets() -> set[str]:
